@@ -1,0 +1,24 @@
+"""facetools: who appears in a video, when, and for how long."""
+
+from __future__ import annotations
+
+from .errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
+from .pipeline import Config, analyze
+from .results import Analysis
+from .video import VideoInfo, probe
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "Config",
+    "FFmpegError",
+    "FacetoolsError",
+    "GPUMemoryError",
+    "InputValidationError",
+    "ModelLoadError",
+    "VideoDecodeError",
+    "VideoInfo",
+    "analyze",
+    "probe",
+]

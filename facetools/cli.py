@@ -1,0 +1,97 @@
+"""The ``facetools`` command: analyze, report, sample."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import FacetoolsError, InputValidationError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
+    p.add_argument("--embedder", default="auto", choices=["auto", "facenet", "dlib"], help="face embedder (default: auto)")
+    p.add_argument("--stride", type=int, default=0, help="detect every N-th frame (default: 0 = fps/5)")
+    p.add_argument("--gallery", default=None, help="folder of reference photos naming identities")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facetools", description="Who appears in a video, when, and for how long.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="analyze one video and write the result files")
+    a.add_argument("video")
+    a.add_argument("--out", required=True, help="output folder")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(a)
+
+    r = sub.add_parser("report", help="run the analysis notebook per video and write an HTML index")
+    r.add_argument("videos", nargs="+")
+    r.add_argument("--out", default="reports", help="reports folder (default: reports)")
+    r.add_argument("--force", action="store_true", help="redo videos whose report is complete")
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
+    r.add_argument("--parameters-file", help="YAML file of notebook parameters")
+    _common(r)
+
+    sub.add_parser("sample", help="build the bundled sample video (data/sample) and print its path")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"device": args.device, "embedder": args.embedder, "stride": args.stride, "gallery": args.gallery}
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "sample":
+        from .sample import sample_video
+
+        print(sample_video())
+        return 0
+    if args.command == "analyze":
+        from .pipeline import analyze
+        from .progress import TqdmProgress
+
+        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), **_options(args))
+        out = analysis.save(args.out)
+        names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
+        print(f"{len(analysis.identities)} identities ({names}); results in {out}")
+        return 0
+    from .report import report
+
+    params: dict[str, Any] = {k: v for k, v in _options(args).items() if v not in (None, "", 0, "auto")}
+    if args.parameters_file:
+        loaded = yaml.safe_load(Path(args.parameters_file).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise InputValidationError(f"{args.parameters_file}: expected a mapping of parameter names to values")
+        params.update(loaded)
+    params.update({name: yaml.safe_load(value) for name, value in args.parameter})
+    results = report(args.videos, args.out, parameters=params, force=args.force)
+    for r in results:
+        detail = f" ({r.error})" if r.error else ""
+        print(f"{r.status:8s} {r.video} -> {r.folder}{detail}")
+    print(f"index: {Path(args.out) / 'index.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except FacetoolsError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"facetools: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facetools: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Reference photos of named people, embedded to name identities."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .detect import FaceDetector
+from .embed import Embedder, FacePatch, cut_patch
+from .errors import InputValidationError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def gallery_photos(folder: str | os.PathLike[str]) -> dict[str, list[Path]]:
+    """Map each person's name to their photos.
+
+    A sub-folder per person (``obama/1.jpg``) or photos named after people (``obama.jpg``,
+    ``obama_2.jpg``: trailing digits and separators are not part of the name).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputValidationError(f"{root}: gallery folder not found")
+    people: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        rel = path.relative_to(root)
+        name = rel.parts[0] if len(rel.parts) > 1 else re.sub(r"[\s_\-.]*\d*$", "", path.stem) or path.stem
+        people.setdefault(name, []).append(path)
+    if not people:
+        raise InputValidationError(f"{root}: gallery holds no photos ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return people
+
+
+def largest_face_patch(image: np.ndarray, detector: FaceDetector) -> FacePatch | None:
+    """The patch of the largest face MTCNN finds in ``image`` (RGB uint8), or None."""
+    found = detector.detect(torch.from_numpy(np.ascontiguousarray(image))[None], np.array([0]))
+    if len(found) == 0:
+        return None
+    area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+    i = int(np.argmax(area))
+    return cut_patch(image, found.boxes[i], found.landmarks[i], float(found.scores[i]))
+
+
+def embed_gallery(folder: str | os.PathLike[str], detector: FaceDetector, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Mean L2-normalised embedding per person of the gallery (photos without a face are skipped)."""
+    out: dict[str, np.ndarray] = {}
+    for name, paths in gallery_photos(folder).items():
+        patches = []
+        for path in paths:
+            try:
+                image = np.asarray(Image.open(path).convert("RGB"))
+            except (UnidentifiedImageError, OSError):
+                continue
+            patch = largest_face_patch(image, detector)
+            if patch is not None:
+                patches.append(patch)
+        if patches:
+            mean = embedder.embed(patches).mean(0)
+            out[name] = mean / np.linalg.norm(mean)
+    return out

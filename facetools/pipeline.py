@@ -1,0 +1,307 @@
+"""``analyze()``: one streaming pass from a video file to an :class:`Analysis`."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields, replace
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .detect import FaceDetector
+from .embed import Embedder, cut_patch, load_embedder
+from .errors import InputValidationError
+from .gallery import embed_gallery
+from .identity import build_identities, cluster_tracks, name_identities
+from .monitor import ResourceMonitor
+from .results import FACE_COLUMNS, TRACK_COLUMNS, Analysis
+from .shots import ShotDetector
+from .track import Track, Tracker
+from .video import FrameLoader, probe
+
+ProgressHook = Callable[[str, int, int], None]
+"""``hook(stage, completed, total)``, called as work advances; ``total`` may be an estimate."""
+
+
+@dataclass
+class Config:
+    """Every setting of a run; ``run.json`` records it whole.
+
+    Attributes:
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+        embedder: ``auto`` (FaceNet when its weights are present, else dlib), ``facenet`` or ``dlib``.
+        facenet_weights: path of FaceNet's VGGFace2 weights (default ``$TORCH_HOME/checkpoints``).
+        stride: detect every ``stride``-th frame; 0 picks ``fps // 5`` (≥ 5 detections per second).
+        batch_size: frames decoded and detected together.
+        detect_long_side: frames are downscaled to this long side for detection.
+        min_face_size: smallest face to detect, in original pixels.
+        min_score: least MTCNN probability to keep a face.
+        mtcnn_thresholds: MTCNN's three stage thresholds.
+        pyramid_factor: MTCNN's image pyramid step.
+        max_decode_side: larger videos are decoded downscaled to this long side.
+        shot_threshold: sensitivity of cut detection (lower finds more cuts).
+        track_iou: least IoU to continue a track.
+        track_max_gap_s: longest time a track may go undetected and continue.
+        faces_per_track: best faces embedded per track.
+        min_track_faces: tracks with fewer faces only join existing identities.
+        cluster_threshold: cosine distance to join identities; None takes the embedder's own.
+        merge_gap_s: gaps in an identity's presence shorter than this are bridged.
+        gallery: folder of reference photos that name identities.
+        monitor_hz: resource samples per second.
+    """
+
+    device: str = "auto"
+    embedder: str = "auto"
+    facenet_weights: str | None = None
+    stride: int = 0
+    batch_size: int = 16
+    detect_long_side: int = 960
+    min_face_size: int = 20
+    min_score: float = 0.9
+    mtcnn_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    pyramid_factor: float = 0.709
+    max_decode_side: int = 3840
+    shot_threshold: float = 0.35
+    track_iou: float = 0.3
+    track_max_gap_s: float = 0.5
+    faces_per_track: int = 3
+    min_track_faces: int = 3
+    cluster_threshold: float | None = None
+    merge_gap_s: float = 0.5
+    gallery: str | None = None
+    monitor_hz: float = 5.0
+
+    def with_options(self, **options: Any) -> Config:
+        """A copy with ``options`` changed; unknown names raise ``InputValidationError``."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InputValidationError(f"unknown option(s): {', '.join(unknown)}")
+        return replace(self, **options)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; checks that a named CUDA device exists."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise InputValidationError(f"unknown device {name!r}: use auto, cpu or cuda[:N]") from exc
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise InputValidationError(f"device {name} requested but no such CUDA device is available")
+    if device.type not in ("cpu", "cuda"):
+        raise InputValidationError(f"unsupported device {name!r}: use auto, cpu or cuda[:N]")
+    return device
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t0
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("facetools", "torch", "facenet-pytorch", "decord2", "decord", "dlib-bin", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _embed_tracks(tracks: list[Track], embedder: Embedder) -> None:
+    """Embed each track's kept faces in one batch; keep only its best face afterwards."""
+    patches = [p for t in tracks for p in t.patches]
+    if not patches:
+        return
+    vectors = embedder.embed(patches)
+    start = 0
+    for t in tracks:
+        mean = vectors[start : start + len(t.patches)].mean(0)
+        start += len(t.patches)
+        t.embedding = mean / np.linalg.norm(mean)
+        t.patches = [t.best_patch]
+
+
+def analyze(
+    path: str | os.PathLike[str], config: Config | None = None, *, progress: ProgressHook | None = None, **options: Any
+) -> Analysis:
+    """Find, track and identify every face in the video at ``path``.
+
+    Args:
+        path: the video file.
+        config: settings; ``options`` override single fields (``stride=3``).
+        progress: called as ``progress(stage, completed, total)``.
+
+    Example:
+        >>> result = analyze("data/sample/sample.mp4", device="cpu")
+        >>> result.summary()
+    """
+    cfg = (config or Config()).with_options(**options)
+    info = probe(path)
+    device = resolve_device(cfg.device)
+    stride = cfg.stride or max(1, int(info.fps // 5))
+    hook = progress or (lambda stage, done, total: None)
+    timer = _Timer()
+    started = time.perf_counter()
+    with ResourceMonitor(cfg.monitor_hz) as monitor:
+        monitor.mark("load models")
+        hook("load models", 0, 1)
+        with timer("load_models"):
+            detector = FaceDetector(
+                device,
+                long_side=cfg.detect_long_side,
+                min_face_size=cfg.min_face_size,
+                thresholds=cfg.mtcnn_thresholds,
+                factor=cfg.pyramid_factor,
+                min_score=cfg.min_score,
+            )
+            embedder = load_embedder(cfg.embedder, device, cfg.facenet_weights)
+            gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
+        hook("load models", 1, 1)
+        threshold = cfg.cluster_threshold if cfg.cluster_threshold is not None else embedder.threshold
+        loader = FrameLoader(info, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
+        shots = ShotDetector(cfg.shot_threshold)
+        tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track)
+        rows: list[list[float]] = []
+        row_track: list[int] = []
+        tracks: list[Track] = []
+        times: list[np.ndarray] = []
+        detected_frames = 0
+
+        def finish(done: list[Track]) -> None:
+            with timer("embed"):
+                _embed_tracks(done, embedder)
+            tracks.extend(done)
+
+        monitor.mark("detect, track, embed")
+        batches = iter(loader)
+        while True:
+            with timer("decode_wait"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            times.append(batch.times)
+            with timer("shots"):
+                shot_ids = shots.update(batch.frames, batch.indices)
+            sel = np.flatnonzero(batch.indices % stride == 0)
+            with timer("detect"):
+                found = detector.detect(batch.frames[sel], batch.indices[sel], batch.scale)
+                found.boxes[:, 0::2] = found.boxes[:, 0::2].clip(0, info.width)
+                found.boxes[:, 1::2] = found.boxes[:, 1::2].clip(0, info.height)
+                images = batch.frames[sel].cpu().numpy()
+            detected_frames += len(sel)
+            for k, i in enumerate(sel):
+                frame = int(batch.indices[i])
+                here = found[found.frame == frame]
+                with timer("crop"):
+                    patches = [
+                        cut_patch(images[k], b / batch.scale, lm / batch.scale, float(s))
+                        for b, lm, s in zip(here.boxes, here.landmarks, here.scores)
+                    ]
+                ids = list(range(len(rows), len(rows) + len(here)))
+                rows.extend([frame, float(batch.times[i]), *b, float(s)] for b, s in zip(here.boxes.tolist(), here.scores))
+                row_track.extend([-1] * len(here))
+                with timer("track"):
+                    done = tracker.update(frame, int(shot_ids[i]), ids, here.boxes, patches)
+                finish(done)
+            hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
+        finish(tracker.flush())
+        hook("analyze", loader.frames_decoded, loader.frames_decoded)
+
+        monitor.mark("cluster")
+        hook("cluster", 0, 1)
+        with timer("cluster"):
+            frame_times = np.concatenate(times) if times else np.zeros(0)
+            cluster_tracks(tracks, threshold, cfg.min_track_faces)
+            spans = _track_spans(tracks, frame_times, shots.cuts, stride)
+            identities = build_identities(tracks, spans, cfg.merge_gap_s)
+            name_identities(identities, gallery, threshold)
+        hook("cluster", 1, 1)
+        thumbnails = {}
+        for person in identities:
+            best = max((t for t in tracks if t.identity == person.id), key=lambda t: t.best_patch.quality)
+            thumbnails[person.id] = _thumbnail(best)
+    wall = time.perf_counter() - started
+
+    for t in tracks:
+        for r in t.rows:
+            row_track[r] = t.id
+    identity_of = {t.id: t.identity for t in tracks}
+    faces = pd.DataFrame(rows, columns=FACE_COLUMNS[:7])
+    faces["track"] = row_track
+    faces["identity"] = [identity_of.get(t, -1) for t in row_track]
+    faces = faces.astype({"frame": "int64", "track": "int64", "identity": "int64"})
+    track_table = pd.DataFrame(
+        [[t.id, t.identity, t.shot, len(t), t.first_frame, t.last_frame, *spans[t.id]] for t in tracks], columns=TRACK_COLUMNS
+    ).sort_values("track", ignore_index=True)
+    run = {
+        "versions": _versions(),
+        "device": str(device),
+        "cuda_device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "decoder": loader.backend,
+        "embedder": embedder.name,
+        "cluster_threshold": threshold,
+        "config": asdict(cfg),
+        "stride": stride,
+        "video": info.to_dict(),
+        "frames_decoded": loader.frames_decoded,
+        "frames_detected": detected_frames,
+        "faces": len(faces),
+        "tracks": len(tracks),
+        "identities": len(identities),
+        "shots": shots.shot + 1,
+        "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
+        "wall_seconds": round(wall, 3),
+        "frames_per_second": round(loader.frames_decoded / wall, 2) if wall > 0 else None,
+        "realtime_factor": round(info.duration_s / wall, 3) if wall > 0 else None,
+        "peak_rss_mb": round(monitor.peak_rss_mb, 1),
+        "peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None,
+        "gpu_monitored": monitor.has_gpu,
+    }
+    return Analysis(info, faces, track_table, identities, embedder.name, run, monitor.frame(), thumbnails)
+
+
+def _track_spans(tracks: list[Track], frame_times: np.ndarray, cuts: list[int], stride: int) -> dict[int, tuple[float, float]]:
+    """On-screen interval of each track: its first face to one detection step after its last, within its shot."""
+    n = len(frame_times)
+    step = float(np.median(np.diff(frame_times))) if n > 1 else 0.04
+    end_of_video = float(frame_times[-1]) + step if n else 0.0
+    cut_array = np.asarray(cuts, dtype=np.int64)
+    spans = {}
+    for t in tracks:
+        start = float(frame_times[t.first_frame])
+        end = float(frame_times[min(t.last_frame, n - 1)]) + step * stride
+        later = cut_array[cut_array > t.last_frame]
+        limit = float(frame_times[later[0]]) if len(later) else end_of_video
+        spans[t.id] = (start, min(end, limit))
+    return spans
+
+
+def _thumbnail(track: Track, size: int = 160) -> np.ndarray:
+    """A square crop around the track's best face, ``size`` pixels."""
+    patch = track.best_patch
+    x1, y1, x2, y2 = patch.box
+    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * 0.7
+    h, w = patch.image.shape[:2]
+    crop = patch.image[int(max(0, cy - half)) : int(min(h, cy + half)), int(max(0, cx - half)) : int(min(w, cx + half))]
+    t = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float()
+    out = torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear", antialias=True)
+    return out.round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()

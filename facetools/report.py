@@ -1,0 +1,184 @@
+"""Notebook reports: run ``notebooks/analyze_video.ipynb`` under papermill per video, index them."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import FacetoolsError
+from .paths import project_root, reports_dir, resolve
+from .progress import TqdmProgress
+from .results import Analysis
+
+NOTEBOOK = "notebooks/analyze_video.ipynb"
+
+
+def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, **options: Any) -> Analysis:
+    """What the analysis notebook runs: analyze ``video`` (the bundled sample when empty) and save it.
+
+    ``out_dir`` defaults to ``reports/<video stem>``; empty option values are left at their defaults.
+    """
+    from .pipeline import analyze
+    from .sample import sample_video
+
+    path = resolve(video) if video else sample_video()
+    out = resolve(out_dir) if out_dir else reports_dir() / path.stem
+    chosen = {k: v for k, v in options.items() if v not in ("", None)}
+    analysis = analyze(path, progress=TqdmProgress(disable=not progress), **chosen)
+    analysis.save(out)
+    return analysis
+
+
+def run_table(analysis: Analysis) -> pd.DataFrame:
+    """The run's headline figures as a two-column table."""
+    r = analysis.run
+    rows = [
+        ("video", os.path.basename(analysis.video.path)),
+        ("size", f"{analysis.video.width}×{analysis.video.height} @ {analysis.video.fps:.2f} fps, {analysis.video.duration_s:.1f} s"),
+        ("device / decoder", f"{r['device']} / {r['decoder']}"),
+        ("embedder (threshold)", f"{r['embedder']} ({r['cluster_threshold']})"),
+        ("frames decoded / detected", f"{r['frames_decoded']} / {r['frames_detected']} (stride {r['stride']})"),
+        ("faces / tracks / shots", f"{r['faces']} / {r['tracks']} / {r['shots']}"),
+        ("identities", str(r["identities"])),
+        ("wall time", f"{r['wall_seconds']:.1f} s ({r['frames_per_second']} frames/s, {r['realtime_factor']}× realtime)"),
+        ("peak memory", f"{r['peak_rss_mb']:.0f} MiB RSS"),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+@dataclass
+class ReportResult:
+    """Outcome of one video's report."""
+
+    video: str
+    folder: Path
+    status: str
+    seconds: float
+    error: str = ""
+
+
+def _status(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _execute(video: Path, folder: Path, parameters: dict[str, Any]) -> None:
+    try:
+        import nbformat
+        import papermill as pm
+        from nbconvert import HTMLExporter
+    except ImportError as exc:
+        raise FacetoolsError("reports need the notebook extras: pip install 'facetools[notebooks]'") from exc
+    notebook = folder / "analysis.ipynb"
+    params = {**parameters, "video": str(video.resolve()), "out_dir": str(folder.resolve())}
+    try:
+        pm.execute_notebook(str(project_root() / NOTEBOOK), str(notebook), parameters=params, progress_bar=False, cwd=str(project_root()))
+    except pm.PapermillExecutionError as exc:
+        raise FacetoolsError(f"{exc.ename}: {exc.evalue}".strip()) from exc
+    executed = nbformat.read(notebook, as_version=4)
+    for cell in executed.cells:  # progress bars are log, not report
+        cell["outputs"] = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    body, _ = HTMLExporter(exclude_input=True, embed_images=True).from_notebook_node(executed)
+    (folder / "report.html").write_text(body, encoding="utf-8")
+
+
+def report(
+    videos: list[str], out: str | os.PathLike[str] = "reports", *, parameters: dict[str, Any] | None = None, force: bool = False
+) -> list[ReportResult]:
+    """Run the analysis notebook once per video into ``out/<stem>/`` and write ``out/index.html``.
+
+    Each report is built in a hidden temporary folder and moved into place when done. A failing
+    video is recorded (its partial notebook and error kept) and the batch goes on. Videos whose
+    report is complete are skipped unless ``force``.
+    """
+    root = resolve(out)
+    root.mkdir(parents=True, exist_ok=True)
+    results = []
+    for video in videos:
+        path = resolve(video)
+        folder = root / path.stem
+        if not force and _status(folder).get("status") == "ok" and (folder / "report.html").is_file():
+            results.append(ReportResult(str(path), folder, "skipped", 0.0))
+            continue
+        tmp = root / f".{path.stem}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        started = time.perf_counter()
+        error = ""
+        try:
+            _execute(path, tmp, parameters or {})
+        except FacetoolsError as exc:
+            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        seconds = time.perf_counter() - started
+        status = "failed" if error else "ok"
+        (tmp / "status.json").write_text(json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)}))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        results.append(ReportResult(str(path), folder, status, seconds, error))
+    write_index(root)
+    return results
+
+
+def _thumbnail_tag(folder: Path, identity: dict[str, Any]) -> str:
+    thumb = folder / identity.get("thumbnail", "")
+    if not identity.get("thumbnail") or not thumb.is_file():
+        return ""
+    data = base64.b64encode(thumb.read_bytes()).decode()
+    return f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(identity["name"])}" title="{html.escape(identity["name"])}">'
+
+
+def write_index(root: str | os.PathLike[str]) -> Path:
+    """Write ``index.html`` linking every report folder under ``root``; images are embedded."""
+    root = Path(root)
+    rows = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        status = _status(folder)
+        if not status:
+            continue
+        ident_file = folder / "identities.json"
+        meta = json.loads(ident_file.read_text()) if ident_file.is_file() else {"identities": []}
+        run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
+        people = meta["identities"]
+        faces = "".join(_thumbnail_tag(folder, p) for p in people[:6])
+        top = "<br>".join(f"{html.escape(p['name'])}: {p['screen_time_s']:.1f} s" for p in people[:3])
+        duration = f"{run['video']['duration_s']:.1f} s" if run else "—"
+        state = "ok" if status["status"] == "ok" else f"failed: {html.escape(status.get('error', ''))}"
+        link = (
+            f'<a href="{html.escape(folder.name)}/report.html">{html.escape(folder.name)}</a>'
+            if (folder / "report.html").is_file()
+            else html.escape(folder.name)
+        )
+        rows.append(
+            f'<tr class="{status["status"]}"><td>{link}</td><td class=faces>{faces}</td><td>{duration}</td>'
+            f"<td>{len(people) if run else '—'}</td><td>{top}</td><td>{status.get('seconds', 0):.1f} s</td><td>{state}</td></tr>"
+        )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>facetools reports</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 6px 10px; text-align: left; vertical-align: middle; }}
+th {{ background: #f4f4f4; }}
+td.faces img {{ width: 56px; height: 56px; border-radius: 4px; margin-right: 4px; }}
+tr.failed td {{ background: #fff0f0; }}
+</style></head><body>
+<h1>facetools reports</h1>
+<table><thead><tr><th>video</th><th>faces</th><th>duration</th><th>identities</th><th>top screen time</th><th>processing</th><th>status</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    path = root / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
