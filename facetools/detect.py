@@ -117,3 +117,11 @@ class FaceDetector:
                 )
             )
         return Detections.concat(parts)
+
+    def largest(self, image: np.ndarray) -> Detections:
+        """The largest face in one RGB uint8 image (empty when there is none)."""
+        found = self.detect(torch.from_numpy(np.ascontiguousarray(image))[None], np.array([0]))
+        if len(found) == 0:
+            return found
+        area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+        return found[np.array([int(np.argmax(area))])]

@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from .detect import FaceDetector
-from .embed import Embedder, FacePatch, cut_patch
+from .embed import Embedder, cut_patch
 from .errors import InputValidationError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -38,16 +37,6 @@ def gallery_photos(folder: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return people
 
 
-def largest_face_patch(image: np.ndarray, detector: FaceDetector) -> FacePatch | None:
-    """The patch of the largest face MTCNN finds in ``image`` (RGB uint8), or None."""
-    found = detector.detect(torch.from_numpy(np.ascontiguousarray(image))[None], np.array([0]))
-    if len(found) == 0:
-        return None
-    area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-    i = int(np.argmax(area))
-    return cut_patch(image, found.boxes[i], found.landmarks[i], float(found.scores[i]))
-
-
 def embed_gallery(folder: str | os.PathLike[str], detector: FaceDetector, embedder: Embedder) -> dict[str, np.ndarray]:
     """Mean L2-normalised embedding per person of the gallery (photos without a face are skipped)."""
     out: dict[str, np.ndarray] = {}
@@ -58,9 +47,9 @@ def embed_gallery(folder: str | os.PathLike[str], detector: FaceDetector, embedd
                 image = np.asarray(Image.open(path).convert("RGB"))
             except (UnidentifiedImageError, OSError):
                 continue
-            patch = largest_face_patch(image, detector)
-            if patch is not None:
-                patches.append(patch)
+            face = detector.largest(image)
+            if len(face):
+                patches.append(cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0])))
         if patches:
             mean = embedder.embed(patches).mean(0)
             out[name] = mean / np.linalg.norm(mean)

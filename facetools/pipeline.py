@@ -69,7 +69,7 @@ class Config:
     mtcnn_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     pyramid_factor: float = 0.709
     max_decode_side: int = 3840
-    shot_threshold: float = 0.35
+    shot_threshold: float = 0.06
     track_iou: float = 0.3
     track_max_gap_s: float = 0.5
     faces_per_track: int = 3

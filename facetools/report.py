@@ -174,7 +174,9 @@ td.faces img {{ width: 56px; height: 56px; border-radius: 4px; margin-right: 4px
 tr.failed td {{ background: #fff0f0; }}
 </style></head><body>
 <h1>facetools reports</h1>
-<table><thead><tr><th>video</th><th>faces</th><th>duration</th><th>identities</th><th>top screen time</th><th>processing</th><th>status</th></tr></thead>
+<table><thead><tr>
+<th>video</th><th>faces</th><th>duration</th><th>identities</th><th>top screen time</th><th>processing</th><th>status</th>
+</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></body></html>

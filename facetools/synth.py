@@ -13,12 +13,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from . import ffmpeg
+from .errors import InputValidationError
+
+if TYPE_CHECKING:
+    from .detect import FaceDetector
 
 
 @dataclass
@@ -152,3 +156,48 @@ def truth_segments(truth: dict[str, Any], gap_frames: int = 1) -> dict[str, list
                 segs.append([f, f])
         out[label] = [(a / fps, (b + 1) / fps) for a, b in segs]
     return out
+
+
+def photo_scene(path: str | os.PathLike[str], label: str, detector: FaceDetector, *, context: float = 1.8, height: int = 480) -> Scene:
+    """A portrait scene from a photo: a crop around its largest face, ``height`` pixels tall.
+
+    The crop reaches ``context`` face heights from the face's centre, which keeps other
+    people at the photo's edges out of the scene.
+    """
+    image = np.asarray(Image.open(path).convert("RGB"))
+    face = detector.largest(image)
+    if len(face) == 0:
+        raise InputValidationError(f"{path}: no face found")
+    x1, y1, x2, y2 = face.boxes[0]
+    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, context * (y2 - y1)
+    left, top = int(max(0, cx - half)), int(max(0, cy - half))
+    right, bottom = int(min(image.shape[1], cx + half)), int(min(image.shape[0], cy + half))
+    s = height / (bottom - top)
+    crop = Image.fromarray(image[top:bottom, left:right]).resize((max(1, round((right - left) * s)), height), Image.Resampling.BILINEAR)
+    box = ((x1 - left) * s, (y1 - top) * s, (x2 - left) * s, (y2 - top) * s)
+    return Scene(np.asarray(crop), [(label, tuple(float(v) for v in box))])
+
+
+def people_shots(folder: str | os.PathLike[str], detector: FaceDetector, *, seconds: float = 1.6) -> list[Shot]:
+    """Shots from a folder with one sub-folder of photos per person (label = folder name).
+
+    Every photo gets a shot of its own, framed on the face with a slow zoom; then every two
+    consecutive people appear side by side, so people share frames too.
+    """
+    scenes = [photo_scene(p, d.name, detector) for d in sorted(Path(folder).iterdir()) if d.is_dir() for p in sorted(d.iterdir())]
+    shots = []
+    for i, scene in enumerate(scenes):
+        ((_, (x1, y1, x2, y2)),) = scene.faces
+        cx, cy, fh = (x1 + x2) / 2, (y1 + y2) / 2, y2 - y1
+        start = (cx, cy, 2.6 * fh)
+        end = (cx + 0.1 * fh * (-1) ** i, cy, 2.1 * fh)
+        shots.append(Shot(scene, seconds, start=start, end=end))
+    firsts = {}
+    for scene in scenes:
+        firsts.setdefault(scene.faces[0][0], scene)
+    people = list(firsts.values())
+    for a, b in zip(people[0::2], people[1::2]):
+        pair = Scene.side_by_side(a, b, gap=40)
+        h, w = pair.image.shape[:2]
+        shots.append(Shot(pair, seconds, start=(w / 2, h / 2, max(h, w * 9 / 16) * 1.02)))
+    return shots

@@ -212,7 +212,7 @@ class FrameLoader:
                 idx = list(range(start, min(start + self.batch_size, total)))
                 try:
                     frames = reader.get_batch(idx).asnumpy()
-                    times = reader.get_frame_timestamp(idx)[:, 0].astype(np.float64)
+                    times = np.round(reader.get_frame_timestamp(idx)[:, 0].astype(np.float64), 6)
                 except Exception as exc:
                     raise VideoDecodeError(f"{self.info.path}: decoding failed at frame {start} ({_first_line(exc)})") from exc
                 tensor = torch.from_numpy(frames)
