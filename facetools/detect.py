@@ -120,7 +120,7 @@ class FaceDetector:
 
     def largest(self, image: np.ndarray) -> Detections:
         """The largest face in one RGB uint8 image (empty when there is none)."""
-        found = self.detect(torch.from_numpy(np.ascontiguousarray(image))[None], np.array([0]))
+        found = self.detect(torch.tensor(image, dtype=torch.uint8)[None], np.array([0]))
         if len(found) == 0:
             return found
         area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])

@@ -1,0 +1,49 @@
+"""Shared fixtures: the bundled sample, its analysis, the shared photo data, small generated videos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from facetools import analyze
+from facetools.detect import FaceDetector
+from facetools.sample import sample_video
+from facetools.synth import truth_file
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    return sample_video()
+
+
+@pytest.fixture(scope="session")
+def sample_truth(sample: Path) -> dict:
+    return json.loads(truth_file(sample).read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_analysis(sample: Path):
+    return analyze(sample, device="cpu", embedder="dlib")
+
+
+@pytest.fixture(scope="session")
+def detector() -> FaceDetector:
+    return FaceDetector("cpu")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED / "faces").is_dir():
+        pytest.skip(f"shared test data not found at {SHARED} (see shared/data/MANIFEST.md)")
+    return SHARED
+
+
+def ffmpeg_video(path: Path, *args: str) -> Path:
+    """Make a small video with ffmpeg from lavfi sources (``args`` go before the output)."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(path)], check=True)
+    return path

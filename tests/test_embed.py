@@ -1,0 +1,104 @@
+"""Embedders: real dlib weights separate two people and keep one person together; auto choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+
+from facetools import ModelLoadError
+from facetools.embed import DlibEmbedder, FaceNetEmbedder, cut_patch, face_quality, load_embedder
+from facetools.identity import cosine_distances
+
+
+@pytest.fixture(scope="module")
+def dlib_embedder() -> DlibEmbedder:
+    return DlibEmbedder()
+
+
+def _patch(image: np.ndarray, detector, scale: float = 1.0, gain: float = 1.0):
+    import torch
+
+    if scale != 1.0:
+        t = torch.nn.functional.interpolate(
+            torch.from_numpy(image).permute(2, 0, 1)[None].float(), scale_factor=scale, mode="bilinear", antialias=True
+        )
+        image = t.round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
+    image = np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    face = detector.largest(image)
+    return cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))
+
+
+def test_dlib_separates_two_people_and_keeps_one_together(dlib_embedder: DlibEmbedder, detector) -> None:
+    astronaut = data.astronaut()
+    camera = np.repeat(data.camera()[..., None], 3, axis=2)
+    patches = [_patch(astronaut, detector), _patch(astronaut, detector, scale=0.6, gain=0.6), _patch(camera, detector)]
+    emb = dlib_embedder.embed(patches)
+    assert emb.shape == (3, 128)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    d = cosine_distances(emb, emb)
+    assert d[0, 1] < dlib_embedder.threshold / 2, "same photo, smaller and darker"
+    assert d[0, 2] > 2 * dlib_embedder.threshold, "astronaut vs cameraman"
+
+
+def test_dlib_threshold_separates_the_shared_photos(dlib_embedder: DlibEmbedder, detector, shared_data: Path) -> None:
+    from facetools.gallery import gallery_photos
+
+    labels, patches = [], []
+    for name, paths in gallery_photos(shared_data / "faces").items():
+        for path in paths:
+            from PIL import Image
+
+            patches.append(_patch(np.asarray(Image.open(path).convert("RGB")), detector))
+            labels.append(name)
+    d = cosine_distances(*(2 * [dlib_embedder.embed(patches)]))
+    same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
+    different = ~np.equal.outer(labels, labels)
+    assert d[same].max() < dlib_embedder.threshold < d[different].min()
+
+
+def test_cut_patch_keeps_box_and_limits_size() -> None:
+    frame = np.zeros((1000, 1000, 3), dtype=np.uint8)
+    box = np.array([400, 400, 700, 700], dtype=np.float32)
+    landmarks = np.array([[480, 500], [620, 500], [550, 560], [490, 620], [610, 620]], dtype=np.float32)
+    patch = cut_patch(frame, box, landmarks, 0.99, max_face=150)
+    assert patch.box[3] - patch.box[1] == pytest.approx(150, abs=1)
+    assert patch.image.shape[0] == pytest.approx(150 * 1.8, abs=2)
+
+
+def test_face_quality_prefers_sharp_frontal_faces() -> None:
+    rng = np.random.default_rng(0)
+    sharp = rng.integers(0, 255, (80, 80)).astype(np.float32)
+    flat = np.full((80, 80), 128.0)
+    frontal = np.array([[20, 30], [60, 30], [40, 50], [25, 65], [55, 65]], dtype=np.float32)
+    profile = frontal.copy()
+    profile[2, 0] = 62
+    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(flat, 0.99, 80, frontal)
+    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(sharp, 0.99, 80, profile)
+    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(sharp, 0.99, 30, frontal)
+
+
+def test_auto_falls_back_to_dlib_without_facenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert load_embedder("auto").name == "dlib"
+    with pytest.raises(ModelLoadError, match="FaceNet weights not found"):
+        load_embedder("facenet")
+    with pytest.raises(ModelLoadError, match="unknown embedder"):
+        load_embedder("arcface")
+
+
+def test_facenet_input_matches_facenet_pytorch(detector) -> None:
+    """Our batched crop equals facenet-pytorch's extract_face + fixed_image_standardization."""
+    from facenet_pytorch.models.mtcnn import fixed_image_standardization
+    from facenet_pytorch.models.utils.detect_face import extract_face
+    from PIL import Image
+
+    image = data.astronaut()
+    face = detector.largest(image)
+    patch = cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))
+    ours = FaceNetEmbedder.preprocess(patch)
+    theirs = fixed_image_standardization(extract_face(Image.fromarray(patch.image), patch.box, 160, 0))
+    assert ours.shape == theirs.shape == (3, 160, 160)
+    assert float((ours - theirs).abs().mean()) < 2e-2

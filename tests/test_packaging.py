@@ -1,0 +1,36 @@
+"""pyproject.toml and environment.yml declare the same dependencies."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def test_environment_yml_lists_every_pyproject_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = list(project["project"]["dependencies"])
+    for extra in project["project"]["optional-dependencies"].values():
+        wanted += extra
+    wanted += project["dependency-groups"]["dev"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {_name(d): d for d in conda + pip}
+    for requirement in wanted:
+        name = _name(requirement)
+        conda_name = CONDA_NAMES.get(name, name)
+        assert conda_name in listed, f"{requirement} is in pyproject.toml but not in environment.yml"
+        spec = requirement[len(name) :].strip()
+        assert listed[conda_name].replace(" ", "").endswith(spec.replace(" ", "")), f"{requirement} vs {listed[conda_name]}"
+    assert "-e ." in pip, "environment.yml must install the project itself"
+    assert "ffmpeg" in conda

@@ -1,0 +1,48 @@
+"""`facetools report`: papermill per video, HTML report, index; a broken video does not stop the batch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(sample.read_bytes()[:3000])
+    out = tmp_path / "reports"
+    cmd = [
+        sys.executable,
+        "-m",
+        "facetools.cli",
+        "report",
+        str(sample),
+        str(broken),
+        "--out",
+        str(out),
+        "-p",
+        "embedder",
+        "dlib",
+        "--device",
+        "cpu",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    folder = out / "sample"
+    for name in ("analysis.ipynb", "report.html", "faces.csv", "identities.json", "run.json", "timeline.png", "utilization.png"):
+        assert (folder / name).is_file(), name
+    assert json.loads((folder / "status.json").read_text())["status"] == "ok"
+    assert len(json.loads((folder / "identities.json").read_text())["identities"]) == 2
+    html = (folder / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= 5, "the report embeds its plots"
+    failed = json.loads((out / "broken" / "status.json").read_text())
+    assert failed["status"] == "failed" and failed["error"]
+    assert (out / "broken" / "analysis.ipynb").is_file(), "the partial notebook is kept"
+    assert not (out / "broken" / "identities.json").exists()
+    index = (out / "index.html").read_text()
+    assert 'href="sample/report.html"' in index and "failed:" in index
+    assert not list(out.glob(".*.partial"))
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0 and "skipped" in again.stdout

@@ -1,0 +1,78 @@
+"""The IoU tracker: continuity, gap bridging, shot cuts, crossing faces."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facetools.embed import FacePatch
+from facetools.track import Tracker, iou_matrix
+
+
+def _patch(q: float = 1.0) -> FacePatch:
+    return FacePatch(np.zeros((4, 4, 3), np.uint8), np.zeros(4, np.float32), np.zeros((5, 2), np.float32), q)
+
+
+def _run(tracker: Tracker, frames: list[tuple[int, int, list[list[float]]]]) -> list:
+    done, row = [], 0
+    for frame, shot, boxes in frames:
+        ids = list(range(row, row + len(boxes)))
+        row += len(boxes)
+        done += tracker.update(frame, shot, ids, np.array(boxes, dtype=np.float32).reshape(-1, 4), [_patch() for _ in boxes])
+    return done + tracker.flush()
+
+
+def test_iou_matrix() -> None:
+    a = np.array([[0, 0, 10, 10]], dtype=float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=float)
+    assert np.allclose(iou_matrix(a, b), [[1.0, 50 / 150, 0.0]])
+    assert iou_matrix(a, np.zeros((0, 4))).shape == (1, 0)
+
+
+def test_moving_face_is_one_track() -> None:
+    frames = [(f, 0, [[100 + 3 * f, 50, 160 + 3 * f, 120]]) for f in range(0, 100, 5)]
+    tracks = _run(Tracker(max_gap=10), frames)
+    assert len(tracks) == 1 and len(tracks[0]) == 20
+
+
+def test_fast_motion_is_followed_by_prediction() -> None:
+    # a 60 px face moving 15 px then 30 px per sampled frame: IoU with the last box alone is 0.33
+    # after the first step, under the 0.5 threshold; the constant-velocity prediction keeps it.
+    xs = [0, 15] + [15 + 30 * k for k in range(1, 10)]
+    frames = [(5 * i, 0, [[100 + x, 50, 160 + x, 110]]) for i, x in enumerate(xs)]
+    assert len(_run(Tracker(iou_threshold=0.5, max_gap=10), frames)) == 1
+    assert len(_run(Tracker(iou_threshold=0.5, max_gap=10), frames[:1] + frames[2:])) > 1
+
+
+def test_short_gap_is_bridged_long_gap_is_not() -> None:
+    box = [[100, 100, 150, 150]]
+    short = [(0, 0, box), (5, 0, box), (10, 0, []), (15, 0, box)]
+    assert len(_run(Tracker(max_gap=10), short)) == 1
+    long = [(0, 0, box), (5, 0, box), (10, 0, []), (15, 0, []), (20, 0, box)]
+    assert len(_run(Tracker(max_gap=10), long)) == 2
+
+
+def test_shot_cut_ends_tracks_even_at_the_same_place() -> None:
+    box = [[100, 100, 150, 150]]
+    tracks = _run(Tracker(max_gap=10), [(0, 0, box), (5, 0, box), (10, 1, box), (15, 1, box)])
+    assert sorted(t.shot for t in tracks) == [0, 1]
+
+
+def test_two_faces_crossing_keep_their_tracks() -> None:
+    frames = []
+    for f in range(0, 50, 5):
+        a = [10 + 4 * f, 100, 70 + 4 * f, 160]
+        b = [210 - 4 * f, 105, 270 - 4 * f, 165]
+        frames.append((f, 0, [a, b]))
+    tracks = sorted(_run(Tracker(max_gap=10), frames), key=lambda t: t.id)
+    assert len(tracks) == 2
+    assert [len(t) for t in tracks] == [10, 10]
+    assert all(np.all(np.diff(np.array(t.boxes)[:, 0]) > 0) for t in tracks[:1])
+
+
+def test_keeps_only_the_best_patches() -> None:
+    tracker = Tracker(keep=2)
+    for f, q in enumerate([0.1, 0.9, 0.5, 0.7]):
+        tracker.update(f, 0, [f], np.array([[0, 0, 10, 10]], np.float32), [_patch(q)])
+    (track,) = tracker.flush()
+    assert sorted(p.quality for p in track.patches) == [0.7, 0.9]
+    assert track.best_patch.quality == 0.9

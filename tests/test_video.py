@@ -1,0 +1,57 @@
+"""probe() and the decord batch loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facetools import InputValidationError, probe
+from facetools.video import FrameLoader, decode_size
+
+from .conftest import ffmpeg_video
+
+
+def test_probe_describes_the_sample(sample: Path) -> None:
+    info = probe(sample)
+    assert (info.width, info.height, info.codec) == (640, 360, "h264")
+    assert info.fps == pytest.approx(25.0)
+    assert info.frame_count == 500 and info.duration_s == pytest.approx(20.0, abs=0.05)
+    assert info.has_audio and not info.variable_frame_rate and info.rotation == 0
+
+
+def test_loader_streams_every_frame_in_order(sample: Path) -> None:
+    loader = FrameLoader(probe(sample), batch_size=64)
+    indices, times = [], []
+    for batch in loader:
+        assert batch.frames.shape[1:] == (360, 640, 3) and batch.frames.dtype.is_floating_point is False
+        assert len(batch) <= 64
+        indices.append(batch.indices)
+        times.append(batch.times)
+    assert np.array_equal(np.concatenate(indices), np.arange(500))
+    t = np.concatenate(times)
+    assert np.allclose(np.diff(t), 0.04, atol=1e-3) and t[0] == 0.0
+    assert loader.frames_decoded == 500
+
+
+def test_loader_stops_early_without_hanging(sample: Path) -> None:
+    loader = FrameLoader(probe(sample), batch_size=8, queue_bytes=1)
+    for batch in loader:
+        assert len(batch) == 8
+        break
+    assert loader.frames_decoded == 8
+
+
+def test_huge_frames_are_decoded_downscaled(tmp_path: Path) -> None:
+    video = ffmpeg_video(tmp_path / "big.mp4", "-f", "lavfi", "-i", "testsrc2=s=3000x1600:d=0.2:r=10", "-pix_fmt", "yuv420p")
+    info = probe(video)
+    assert decode_size(info, 1000) == (1000, 534)
+    batch = next(iter(FrameLoader(info, batch_size=2, max_side=1000)))
+    assert batch.frames.shape[1:3] == (534, 1000)
+    assert batch.scale == pytest.approx(3.0)
+
+
+def test_probe_rejects_an_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(InputValidationError, match="file is empty"):
+        probe((tmp_path / "x.mkv").write_bytes(b"") or tmp_path / "x.mkv")
