@@ -16,13 +16,21 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "facetools.cli", *args], capture_output=True, text=True, timeout=600)
 
 
+def _write(name: str, content: bytes):
+    def make(folder: Path) -> Path:
+        (folder / name).write_bytes(content)
+        return folder / name
+
+    return make
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
         (lambda d: d / "missing.mp4", "file not found"),
-        (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "file is empty"),
-        (lambda d: (d / "notes.mp4").write_text("hello, not a video\n" * 20) or d / "notes.mp4", "not a recognised video container"),
-        (lambda d: (d / "archive.mp4").write_bytes(b"PK\x03\x04" + bytes(200)) or d / "archive.mp4", "looks like a ZIP archive"),
+        (_write("empty.mp4", b""), "file is empty"),
+        (_write("notes.mp4", b"hello, not a video\n" * 20), "not a recognised video container"),
+        (_write("archive.mp4", b"PK\x03\x04" + bytes(200)), "looks like a ZIP archive"),
         (lambda d: d, "not a regular file"),
     ],
 )

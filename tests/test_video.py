@@ -53,5 +53,6 @@ def test_huge_frames_are_decoded_downscaled(tmp_path: Path) -> None:
 
 
 def test_probe_rejects_an_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "x.mkv").write_bytes(b"")
     with pytest.raises(InputValidationError, match="file is empty"):
-        probe((tmp_path / "x.mkv").write_bytes(b"") or tmp_path / "x.mkv")
+        probe(tmp_path / "x.mkv")
