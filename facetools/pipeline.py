@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from .detect import FaceDetector
-from .embed import Embedder, cut_patch, load_embedder
+from .embed import Embedder, FacePatch, cut_patch, load_embedder
 from .errors import InputValidationError
 from .gallery import embed_gallery
 from .identity import build_identities, cluster_tracks, name_identities
@@ -126,6 +126,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _same_person(embedder: Embedder, a: FacePatch, b: FacePatch, threshold: float) -> bool:
+    """Appearance check before bridging a gap: single faces, so twice the identity threshold."""
+    ea, eb = embedder.embed([a, b])
+    return float(1.0 - ea @ eb) < 2 * threshold
+
+
 def _embed_tracks(tracks: list[Track], embedder: Embedder) -> None:
     """Embed each track's kept faces in one batch; keep only its best face afterwards."""
     patches = [p for t in tracks for p in t.patches]
@@ -179,7 +185,13 @@ def analyze(
         threshold = cfg.cluster_threshold if cfg.cluster_threshold is not None else embedder.threshold
         loader = FrameLoader(info, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
         shots = ShotDetector(cfg.shot_threshold)
-        tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track)
+        tracker = Tracker(
+            cfg.track_iou,
+            max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)),
+            keep=cfg.faces_per_track,
+            step=stride,
+            same_person=lambda a, b: _same_person(embedder, a, b, threshold),
+        )
         rows: list[list[float]] = []
         row_track: list[int] = []
         tracks: list[Track] = []

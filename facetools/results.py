@@ -15,6 +15,7 @@ import pandas as pd
 from PIL import Image
 
 from .identity import Identity
+from .track import interpolate_boxes
 from .video import VideoInfo
 
 FACE_COLUMNS = ["frame", "time_s", "x1", "y1", "x2", "y2", "score", "track", "identity"]
@@ -53,6 +54,20 @@ class Analysis:
             if person.id == key or person.name == key:
                 return person
         raise KeyError(key)
+
+    def boxes_at(self, frame: int) -> pd.DataFrame:
+        """Every track's box at ``frame``: detected there, or interpolated between its detections.
+
+        Columns: ``track, identity, x1, y1, x2, y2, detected``.
+        """
+        rows = []
+        for track, g in self.faces.groupby("track"):
+            frames = g["frame"].to_numpy()
+            if track < 0 or not frames[0] <= frame <= frames[-1]:
+                continue
+            box = interpolate_boxes(frames, g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32), np.array([frame]))[0]
+            rows.append([int(track), int(g["identity"].iloc[0]), *box.tolist(), bool(frame in frames)])
+        return pd.DataFrame(rows, columns=["track", "identity", "x1", "y1", "x2", "y2", "detected"])
 
     def summary(self) -> pd.DataFrame:
         """One row per identity: name, screen time, faces, first and last appearance."""

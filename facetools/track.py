@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,7 @@ class Track:
     patches: list[FacePatch] = field(default_factory=list)
     embedding: np.ndarray | None = None
     identity: int = -1
+    last_patch: FacePatch | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -58,12 +60,19 @@ class Track:
         self.frames.append(frame)
         self.boxes.append(np.asarray(box, dtype=np.float32))
         self.patches.append(patch)
+        self.last_patch = patch
         if len(self.patches) > keep:
             self.patches.remove(min(self.patches, key=lambda p: p.quality))
 
     @property
     def best_patch(self) -> FacePatch:
         return max(self.patches, key=lambda p: p.quality)
+
+
+def interpolate_boxes(frames: np.ndarray, boxes: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``boxes`` (n×4, at increasing ``frames``) at ``query`` frames."""
+    query = np.asarray(query, dtype=np.float64)
+    return np.stack([np.interp(query, frames, boxes[:, k]) for k in range(4)], axis=-1).astype(np.float32)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -85,18 +94,30 @@ class Tracker:
 
     Detections of a sampled frame are matched to live tracks by the Hungarian method on IoU
     with each track's predicted box; a track not seen for more than ``max_gap`` frames, or
-    from another shot, is finished and handed back.
+    from another shot, is finished and handed back. Bridging a gap (the track missed at least
+    one sampled frame) also needs ``same_person(last face, new face)`` to agree, when given.
 
     Args:
         iou_threshold: least IoU between a prediction and a detection to link them.
         max_gap: frames a track may go unseen and still be continued.
         keep: how many of its best faces a track keeps for embedding.
+        step: frames between sampled frames (the detection stride).
+        same_person: appearance check used before bridging a gap.
     """
 
-    def __init__(self, iou_threshold: float = 0.3, max_gap: int = 12, keep: int = 3) -> None:
+    def __init__(
+        self,
+        iou_threshold: float = 0.3,
+        max_gap: int = 12,
+        keep: int = 3,
+        step: int = 1,
+        same_person: Callable[[FacePatch, FacePatch], bool] | None = None,
+    ) -> None:
         self.iou_threshold = iou_threshold
         self.max_gap = max_gap
         self.keep = keep
+        self.step = step
+        self.same_person = same_person
         self._live: list[Track] = []
         self._next_id = 0
 
@@ -109,9 +130,11 @@ class Tracker:
             predicted = np.stack([t.predict(frame) for t in self._live])
             iou = iou_matrix(predicted, np.asarray(boxes))
             for ti, di in zip(*linear_sum_assignment(-iou)):
-                if iou[ti, di] >= self.iou_threshold:
-                    self._live[ti].add(rows[di], frame, boxes[di], patches[di], self.keep)
-                    matched.add(di)
+                track = self._live[ti]
+                if iou[ti, di] < self.iou_threshold or not self._may_bridge(track, frame, patches[di]):
+                    continue
+                track.add(rows[di], frame, boxes[di], patches[di], self.keep)
+                matched.add(di)
         for di in range(len(boxes)):
             if di not in matched:
                 track = Track(self._next_id, shot)
@@ -119,6 +142,11 @@ class Tracker:
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 self._live.append(track)
         return done
+
+    def _may_bridge(self, track: Track, frame: int, patch: FacePatch) -> bool:
+        if self.same_person is None or frame - track.last_frame <= self.step or track.last_patch is None:
+            return True
+        return self.same_person(track.last_patch, patch)
 
     def flush(self) -> list[Track]:
         """Finish and return every live track."""

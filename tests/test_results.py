@@ -42,3 +42,16 @@ def test_failed_save_leaves_no_identities_json(sample_analysis, tmp_path: Path, 
     assert not list(out.glob(".facetools-*"))
     with pytest.raises(InputValidationError, match="identities.json missing"):
         Analysis.load(out)
+
+
+def test_boxes_between_detections_are_interpolated(sample_analysis) -> None:
+    faces = sample_analysis.faces
+    track = faces[faces["track"] == faces["track"].iloc[0]]
+    f0, f1 = track["frame"].iloc[0], track["frame"].iloc[1]
+    mid = sample_analysis.boxes_at((f0 + f1) // 2)
+    row = mid[mid["track"] == track["track"].iloc[0]].iloc[0]
+    assert not row["detected"]
+    lo, hi = sorted([track["x1"].iloc[0], track["x1"].iloc[1]])
+    assert lo <= row["x1"] <= hi
+    assert sample_analysis.boxes_at(f0)["detected"].any()
+    assert sample_analysis.boxes_at(10**6).empty

@@ -76,3 +76,24 @@ def test_keeps_only_the_best_patches() -> None:
     (track,) = tracker.flush()
     assert sorted(p.quality for p in track.patches) == [0.7, 0.9]
     assert track.best_patch.quality == 0.9
+
+
+def test_gap_is_bridged_only_when_the_appearance_check_agrees() -> None:
+    box = [[100, 100, 150, 150]]
+    frames = [(0, 0, box), (5, 0, box), (10, 0, []), (15, 0, box), (20, 0, box)]
+    calls = []
+
+    def different(a, b) -> bool:
+        calls.append((a, b))
+        return False
+
+    assert len(_run(Tracker(max_gap=10, step=5, same_person=different), frames)) == 2
+    assert len(calls) == 1, "consecutive sampled frames need no appearance check"
+    assert len(_run(Tracker(max_gap=10, step=5, same_person=lambda a, b: True), frames)) == 1
+
+
+def test_interpolate_boxes() -> None:
+    from facetools.track import interpolate_boxes
+
+    boxes = np.array([[0, 0, 10, 10], [10, 0, 20, 10]], dtype=np.float32)
+    assert np.allclose(interpolate_boxes(np.array([0, 10]), boxes, np.array([5])), [[5, 0, 15, 10]])
