@@ -106,12 +106,18 @@ def agglomerate(dist: np.ndarray, cannot_link: np.ndarray, threshold: float) -> 
     return labels
 
 
-def cluster_tracks(tracks: list[Track], threshold: float, min_faces: int = 3) -> None:
+def cluster_tracks(tracks: list[Track], threshold: float, min_faces: int = 3, attach_threshold: float | None = None) -> None:
     """Set ``track.identity`` for every embedded track.
 
-    Tracks with at least ``min_faces`` faces are clustered (:func:`agglomerate`, cannot-link
-    for tracks sharing a frame); shorter ones join the nearest identity closer than
-    ``threshold`` that has no track in the same frames, else stay unassigned (−1).
+    1. Tracks with at least ``min_faces`` faces are clustered (:func:`agglomerate`, cannot-link
+       for tracks sharing a frame) at ``threshold``.
+    2. A cluster of a single track (one appearance, often under hard conditions: occlusion,
+       blur, darkness) joins the nearest cluster of several tracks closer than
+       ``attach_threshold`` (default 1.4 × ``threshold``) when no frame forbids it: one
+       appearance is weak evidence of a new person, and fragmenting people is the failure
+       this step exists to prevent.
+    3. Shorter tracks join the nearest identity closer than ``threshold`` that has no track in
+       the same frames, else stay unassigned (−1).
     """
     embedded = [t for t in tracks if t.embedding is not None]
     for t in tracks:
@@ -122,18 +128,42 @@ def cluster_tracks(tracks: list[Track], threshold: float, min_faces: int = 3) ->
         return
     emb = np.stack([t.embedding for t in core])
     labels = agglomerate(cosine_distances(emb, emb), overlapping(core), threshold)
+    labels = _attach_singletons(core, emb, labels, threshold * 1.4 if attach_threshold is None else attach_threshold)
     for t, label in zip(core, labels):
         t.identity = int(label)
     centroids = _centroids(emb, labels)
     frames_of = [set().union(*(t.frames for t in core if t.identity == k)) for k in range(len(centroids))]
     for t in short:
-        dist = cosine_distances(t.embedding[None], centroids)[0]
-        for k in np.argsort(dist):
-            if dist[k] >= threshold:
-                break
-            if not frames_of[k] & set(t.frames):
-                t.identity = int(k)
-                break
+        k = _nearest_allowed(t, centroids, frames_of, threshold)
+        if k is not None:
+            t.identity = k
+
+
+def _nearest_allowed(track: Track, centroids: np.ndarray, frames_of: list[set[int]], threshold: float) -> int | None:
+    """The nearest cluster closer than ``threshold`` with no face in ``track``'s frames."""
+    dist = cosine_distances(track.embedding[None], centroids)[0]
+    for k in np.argsort(dist):
+        if dist[k] >= threshold:
+            return None
+        if not frames_of[k] & set(track.frames):
+            return int(k)
+    return None
+
+
+def _attach_singletons(core: list[Track], emb: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Step 2 of :func:`cluster_tracks`; returns labels renumbered from 0."""
+    counts = np.bincount(labels)
+    if counts.max() < 2:
+        return labels
+    centroids = _centroids(emb, labels)
+    big = np.flatnonzero(counts >= 2)
+    frames_of = [set().union(*(t.frames for t, label in zip(core, labels) if label == k)) for k in range(len(centroids))]
+    labels = labels.copy()
+    for i in np.flatnonzero(counts[labels] == 1):
+        k = _nearest_allowed(core[i], centroids[big], [frames_of[b] for b in big], threshold)
+        if k is not None:
+            labels[i] = big[k]
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:

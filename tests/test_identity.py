@@ -90,3 +90,21 @@ def test_gallery_names_one_identity_per_photo() -> None:
     people = build_identities(tracks, {0: (0.0, 2.0), 1: (0.0, 2.0)}, gap=0.5)
     name_identities(people, {"ann": a}, threshold=0.1)
     assert sorted(p.name for p in people).count("ann") == 1
+
+
+def test_a_lone_hard_appearance_joins_its_person_but_not_a_stranger() -> None:
+    a, b = _unit(1, 0, 0), _unit(0, 1, 0)
+    near_a = _unit(1, 0.42, 0)  # cosine distance ≈ 0.08: over the threshold, within 1.4×
+    far = _unit(1, 1.2, 0)  # ≈ 0.36 from a: a new person
+    tracks = [
+        _track(0, [0, 1, 2], a),
+        _track(1, [10, 11, 12], a),
+        _track(2, [20, 21, 22], b),
+        _track(3, [30, 31, 32], b),
+        _track(4, [40, 41, 42], near_a),
+        _track(5, [50, 51, 52], far),
+    ]
+    cluster_tracks(tracks, threshold=0.065, min_faces=3)
+    assert tracks[4].identity == tracks[0].identity
+    assert tracks[5].identity not in (tracks[0].identity, tracks[2].identity)
+    assert len({t.identity for t in tracks}) == 3
