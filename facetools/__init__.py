@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .batch import BatchItem, analyze_batch
 from .errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
 from .pipeline import Config, analyze
 from .results import Analysis
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Analysis",
+    "BatchItem",
     "Config",
     "FFmpegError",
     "FacetoolsError",
@@ -20,5 +22,6 @@ __all__ = [
     "VideoDecodeError",
     "VideoInfo",
     "analyze",
+    "analyze_batch",
     "probe",
 ]

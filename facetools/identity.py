@@ -106,10 +106,17 @@ def agglomerate(dist: np.ndarray, cannot_link: np.ndarray, threshold: float) -> 
     return labels
 
 
-def cluster_tracks(tracks: list[Track], threshold: float, min_faces: int = 3, attach_threshold: float | None = None) -> None:
+def cluster_tracks(
+    tracks: list[Track],
+    threshold: float,
+    min_faces: int = 3,
+    attach_threshold: float | None = None,
+    shot_samples: dict[int, int] | None = None,
+) -> None:
     """Set ``track.identity`` for every embedded track.
 
-    1. Tracks with at least ``min_faces`` faces are clustered (:func:`agglomerate`, cannot-link
+    1. Tracks with at least ``min_faces`` faces, or as many as their shot has sampled frames
+       (``shot_samples``; a very short shot or video cannot give more), are clustered (:func:`agglomerate`, cannot-link
        for tracks sharing a frame) at ``threshold``.
     2. A cluster of a single track (one appearance, often under hard conditions: occlusion,
        blur, darkness) joins the nearest cluster of several tracks closer than
@@ -122,8 +129,9 @@ def cluster_tracks(tracks: list[Track], threshold: float, min_faces: int = 3, at
     embedded = [t for t in tracks if t.embedding is not None]
     for t in tracks:
         t.identity = -1
-    core = [t for t in embedded if len(t) >= min_faces]
-    short = [t for t in embedded if len(t) < min_faces]
+    samples = shot_samples or {}
+    core = [t for t in embedded if len(t) >= min(min_faces, samples.get(t.shot, min_faces))]
+    short = [t for t in embedded if t not in core]
     if not core:
         return
     emb = np.stack([t.embedding for t in core])

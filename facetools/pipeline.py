@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
@@ -68,7 +69,7 @@ class Config:
     min_score: float = 0.9
     mtcnn_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     pyramid_factor: float = 0.709
-    max_decode_side: int = 3840
+    max_decode_side: int = 1920
     shot_threshold: float = 0.06
     track_iou: float = 0.3
     track_max_gap_s: float = 0.5
@@ -126,6 +127,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_embedder(name: str, device: str, weights: str | None) -> Embedder:
+    """Embedders are loaded once per process and reused by later runs."""
+    return load_embedder(name, device, weights)
+
+
 def _same_person(embedder: Embedder, a: FacePatch, b: FacePatch, threshold: float) -> bool:
     """Appearance check before bridging a gap: single faces, so twice the identity threshold."""
     ea, eb = embedder.embed([a, b])
@@ -179,7 +186,7 @@ def analyze(
                 factor=cfg.pyramid_factor,
                 min_score=cfg.min_score,
             )
-            embedder = load_embedder(cfg.embedder, device, cfg.facenet_weights)
+            embedder = _cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
             gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
         threshold = cfg.cluster_threshold if cfg.cluster_threshold is not None else embedder.threshold
@@ -195,7 +202,8 @@ def analyze(
         rows: list[list[float]] = []
         row_track: list[int] = []
         tracks: list[Track] = []
-        times: list[np.ndarray] = []
+        times: dict[int, float] = {}
+        shot_samples: dict[int, int] = defaultdict(int)
         detected_frames = 0
 
         def finish(done: list[Track]) -> None:
@@ -210,7 +218,7 @@ def analyze(
                 batch = next(batches, None)
             if batch is None:
                 break
-            times.append(batch.times)
+            times.update(zip(batch.indices.tolist(), batch.times.tolist()))
             with timer("shots"):
                 shot_ids = shots.update(batch.frames, batch.indices)
             sel = np.flatnonzero(batch.indices % stride == 0)
@@ -222,6 +230,7 @@ def analyze(
             detected_frames += len(sel)
             for k, i in enumerate(sel):
                 frame = int(batch.indices[i])
+                shot_samples[int(shot_ids[i])] += 1
                 here = found[found.frame == frame]
                 with timer("crop"):
                     patches = [
@@ -241,8 +250,9 @@ def analyze(
         monitor.mark("cluster")
         hook("cluster", 0, 1)
         with timer("cluster"):
-            frame_times = np.concatenate(times) if times else np.zeros(0)
-            cluster_tracks(tracks, threshold, cfg.min_track_faces)
+            frame_times = np.full(max(times, default=-1) + 1, np.nan)
+            frame_times[list(times)] = list(times.values())
+            cluster_tracks(tracks, threshold, cfg.min_track_faces, shot_samples=shot_samples)
             spans = _track_spans(tracks, frame_times, shots.cuts, stride)
             identities = build_identities(tracks, spans, cfg.merge_gap_s)
             name_identities(identities, gallery, threshold)
@@ -275,6 +285,8 @@ def analyze(
         "stride": stride,
         "video": info.to_dict(),
         "frames_decoded": loader.frames_decoded,
+        "variable_frame_rate_observed": _frame_rate_varies(frame_times),
+        "warnings": loader.warnings,
         "frames_detected": detected_frames,
         "faces": len(faces),
         "tracks": len(tracks),
@@ -292,19 +304,31 @@ def analyze(
 
 
 def _track_spans(tracks: list[Track], frame_times: np.ndarray, cuts: list[int], stride: int) -> dict[int, tuple[float, float]]:
-    """On-screen interval of each track: its first face to one detection step after its last, within its shot."""
-    n = len(frame_times)
-    step = float(np.median(np.diff(frame_times))) if n > 1 else 0.04
-    end_of_video = float(frame_times[-1]) + step if n else 0.0
+    """On-screen interval of each track: its first face to one detection step after its last, within its shot.
+
+    ``frame_times`` holds each frame's time (NaN for frames that could not be decoded).
+    """
+    decoded = np.flatnonzero(~np.isnan(frame_times))
+    step = float(np.nanmedian(np.diff(frame_times))) if len(decoded) > 1 else 0.04
+    end_of_video = float(frame_times[decoded[-1]]) + step if len(decoded) else 0.0
     cut_array = np.asarray(cuts, dtype=np.int64)
     spans = {}
     for t in tracks:
         start = float(frame_times[t.first_frame])
-        end = float(frame_times[min(t.last_frame, n - 1)]) + step * stride
+        end = float(frame_times[t.last_frame]) + step * stride
         later = cut_array[cut_array > t.last_frame]
         limit = float(frame_times[later[0]]) if len(later) else end_of_video
         spans[t.id] = (start, min(end, limit))
     return spans
+
+
+def _frame_rate_varies(frame_times: np.ndarray) -> bool:
+    """Frame intervals differ by more than 10 % from their median somewhere (a variable frame rate)."""
+    steps = np.diff(frame_times[~np.isnan(frame_times)])
+    if len(steps) < 2:
+        return False
+    median = float(np.median(steps))
+    return bool(median > 0 and np.any(np.abs(steps - median) > 0.1 * median))
 
 
 def _thumbnail(track: Track, size: int = 160) -> np.ndarray:

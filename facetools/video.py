@@ -28,7 +28,10 @@ _MAGIC = {
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What ffprobe says about a video file, before any decoding."""
+    """What ffprobe says about a video file, before any decoding.
+
+    ``width`` and ``height`` are those of the frames as displayed (after ``rotation``).
+    """
 
     path: str
     width: int
@@ -100,6 +103,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             head = fh.read(16)
     except OSError as exc:
         raise InputValidationError(f"{p}: cannot read file ({exc.strerror})") from exc
+    kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+    if kind:
+        raise InputValidationError(f"{p}: not a video: looks like {kind}")
     try:
         out = ffmpeg.run(
             ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(p)],
@@ -107,9 +113,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             what="ffprobe failed",
         )
     except FFmpegError as exc:
-        kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
-        reason = f"not a video: looks like {kind}" if kind else "not a recognised video container"
-        raise InputValidationError(f"{p}: {reason}") from exc
+        lines = [line.split("] ")[-1].strip() for line in exc.stderr.strip().splitlines() if line.strip()]
+        detail = f" (ffprobe: {lines[-1][:120]})" if lines else ""
+        raise InputValidationError(f"{p}: not a recognised video container{detail}") from exc
     meta = json.loads(out or b"{}")
     streams = meta.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")), None)
@@ -120,6 +126,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     width, height = int(video.get("width", 0)), int(video.get("height", 0))
     if width <= 0 or height <= 0:
         raise InputValidationError(f"{p}: video stream has no frame size")
+    rotation = _rotation(video)
+    if rotation in (90, 270):  # decord, like ffmpeg, returns frames as displayed
+        width, height = height, width
     real_rate = _fraction(video.get("r_frame_rate", "0/1"))
     avg_rate = _fraction(video.get("avg_frame_rate", "0/1"))
     fps = avg_rate or real_rate
@@ -137,7 +146,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         codec=str(video.get("codec_name", "unknown")),
         pixel_format=str(video.get("pix_fmt", "unknown")),
         variable_frame_rate=bool(real_rate and avg_rate and abs(real_rate - avg_rate) / real_rate > 0.01),
-        rotation=_rotation(video),
+        rotation=rotation,
         has_audio=has_audio,
     )
 
@@ -156,7 +165,9 @@ class FrameLoader:
 
     The thread reads contiguous ranges with decord's ``get_batch`` into a queue bounded in
     bytes, so memory stays flat whatever the video's length. Frames are moved to ``device``
-    (pinned memory and a non-blocking copy on CUDA).
+    (pinned memory and a non-blocking copy on CUDA). A batch that fails to decode is skipped
+    and listed in ``warnings``; more frames lost than decoded, or no frame for ``timeout_s``
+    seconds, raises :class:`VideoDecodeError` (never a hang).
 
     Example:
         >>> for batch in FrameLoader(probe("data/sample/sample.mp4"), batch_size=16):
@@ -171,6 +182,7 @@ class FrameLoader:
         device: torch.device | str = "cpu",
         max_side: int = 3840,
         queue_bytes: int = 256 * 2**20,
+        timeout_s: float = 120.0,
     ) -> None:
         self.info = info
         self.batch_size = max(1, batch_size)
@@ -179,7 +191,10 @@ class FrameLoader:
         frame_bytes = self.size[0] * self.size[1] * 3
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_bytes // (frame_bytes * self.batch_size)))
         self._stop = threading.Event()
+        self.timeout_s = timeout_s
         self.frames_decoded = 0
+        self.frames_total = 0
+        self.failed: list[tuple[int, int, str]] = []
         self.backend = "decord-cpu"
 
     def _open(self) -> Any:
@@ -213,34 +228,54 @@ class FrameLoader:
                 try:
                     frames = reader.get_batch(idx).asnumpy()
                     times = np.round(reader.get_frame_timestamp(idx)[:, 0].astype(np.float64), 6)
-                except Exception as exc:
-                    raise VideoDecodeError(f"{self.info.path}: decoding failed at frame {start} ({_first_line(exc)})") from exc
+                except Exception as exc:  # corrupt packets: skip this batch, say so, go on
+                    self._failed(idx[0], idx[-1], _first_line(exc))
+                    continue
                 tensor = torch.from_numpy(frames)
                 if self.device.type == "cuda":
                     tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-                scale = self.info.width / frames.shape[2]
-                if not self._put(FrameBatch(tensor, np.asarray(idx), times, scale)):
+                if not self._put(FrameBatch(tensor, np.asarray(idx), times, self.info.width / frames.shape[2])):
                     return
+            self.frames_total = total
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put(exc)
             return
         self._put(None)
+
+    def _failed(self, first: int, last: int, reason: str) -> None:
+        if self.failed and self.failed[-1][1] == first - 1:
+            first = self.failed.pop()[0]
+        self.failed.append((first, last, reason))
+
+    @property
+    def warnings(self) -> list[str]:
+        """Frame ranges that could not be decoded, for ``run.json``."""
+        return [f"frames {a}-{b} could not be decoded and were skipped ({why})" for a, b, why in self.failed]
 
     def __iter__(self) -> Iterator[FrameBatch]:
         thread = threading.Thread(target=self._produce, name="facetools-decode", daemon=True)
         thread.start()
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    raise VideoDecodeError(
+                        f"{self.info.path}: decoding stalled (no frame for {self.timeout_s:.0f} s after {self.frames_decoded} frames)"
+                    ) from None
                 if item is None:
-                    return
+                    break
                 if isinstance(item, BaseException):
                     raise item
                 self.frames_decoded += len(item)
                 yield item
         finally:
             self._stop.set()
-            thread.join(timeout=5)
+            thread.join(timeout=1)
+        skipped = sum(b - a + 1 for a, b, _ in self.failed)
+        if self.frames_decoded == 0 or skipped > self.frames_decoded:
+            reason = self.failed[0][2] if self.failed else "no frames"
+            raise VideoDecodeError(f"{self.info.path}: {skipped} of {skipped + self.frames_decoded} frames could not be decoded ({reason})")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -108,3 +108,12 @@ def test_a_lone_hard_appearance_joins_its_person_but_not_a_stranger() -> None:
     assert tracks[4].identity == tracks[0].identity
     assert tracks[5].identity not in (tracks[0].identity, tracks[2].identity)
     assert len({t.identity for t in tracks}) == 3
+
+
+def test_tracks_as_long_as_their_short_shot_count() -> None:
+    a, b = _unit(1, 0, 0), _unit(0, 1, 0)
+    tracks = [_track(0, [0, 5], a), _track(1, [0, 5], b)]
+    cluster_tracks(tracks, threshold=0.065, min_faces=3)
+    assert [t.identity for t in tracks] == [-1, -1], "two faces in a long shot are too few to trust"
+    cluster_tracks(tracks, threshold=0.065, min_faces=3, shot_samples={0: 2})
+    assert sorted(t.identity for t in tracks) == [0, 1], "but they are the whole of a two-sample shot"

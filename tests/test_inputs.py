@@ -1,0 +1,124 @@
+"""Every kind of input gets a result or a clear FacetoolsError: a generated corpus, then fuzzing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from facetools import FacetoolsError, VideoDecodeError, analyze, probe
+from facetools.video import FrameLoader
+
+from . import corpus
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("corpus")
+
+
+@pytest.fixture(scope="module")
+def clip(sample: Path, folder: Path) -> Path:
+    return corpus.source_clip(sample, folder)
+
+
+@pytest.fixture(scope="module")
+def clip_analysis(clip: Path):
+    return analyze(clip, device="cpu", embedder="dlib")
+
+
+@pytest.mark.parametrize("kind", sorted(corpus.VALID))
+def test_valid_kinds_give_results_with_faces(kind: str, clip: Path, folder: Path, clip_analysis) -> None:
+    video = corpus.VALID[kind](clip, folder)
+    result = analyze(video, device="cpu", embedder="dlib")
+    info = result.video
+    assert len(result.identities) == 2, (kind, result.summary())
+    per_frame = len(result.faces) / result.run["frames_detected"]
+    assert per_frame >= 0.8 * len(clip_analysis.faces) / clip_analysis.run["frames_detected"], kind
+    faces = result.faces
+    assert (faces["x1"] >= 0).all() and (faces["x2"] <= info.width).all() and (faces["y2"] <= info.height).all()
+    if kind == "rotation 90":
+        # stored sideways: without honouring the rotation MTCNN would find no upright face
+        assert (info.width, info.height, info.rotation) == (640, 360, 90)
+    if kind == "variable frame rate":
+        assert result.run["variable_frame_rate_observed"]
+        assert faces["time_s"].max() > 3.0, "times come from timestamps, not frame index / fps"
+    if kind == "huge 8k":
+        assert info.width == 7680 and faces["x2"].max() > 2000, "boxes in original pixels"
+        assert result.run["peak_rss_mb"] < 6000
+
+
+@pytest.mark.parametrize("kind", sorted(corpus.EXPECTED_FAILURES))
+def test_broken_kinds_give_the_right_error(kind: str, clip: Path, folder: Path) -> None:
+    build, error, message = corpus.EXPECTED_FAILURES[kind]
+    with pytest.raises(error, match=re.escape(message)):
+        analyze(build(clip, folder), device="cpu", embedder="dlib")
+
+
+@pytest.mark.parametrize("kind", sorted(corpus.PARTIAL))
+def test_videos_broken_midway_give_a_flagged_result_or_a_decode_error(kind: str, clip: Path, folder: Path, tmp_path: Path) -> None:
+    video = corpus.PARTIAL[kind](clip, folder)
+    try:
+        result = analyze(video, device="cpu", embedder="dlib")
+    except FacetoolsError as exc:
+        assert str(exc).strip() and "\n" not in str(exc).strip()
+        return
+    if result.run["frames_decoded"] < 50:
+        assert result.run["warnings"], "lost frames must be reported in run.json"
+    out = result.save(tmp_path / "out")
+    assert json.loads((out / "run.json").read_text())["warnings"] == result.run["warnings"]
+
+
+def test_a_stalled_decoder_raises_instead_of_hanging(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    loader = FrameLoader(probe(sample), timeout_s=0.5)
+    release = threading.Event()
+    monkeypatch.setattr(loader, "_open", lambda: release.wait(30))
+    with pytest.raises(VideoDecodeError, match="decoding stalled"):
+        next(iter(loader))
+    release.set()
+
+
+@pytest.fixture(scope="module")
+def tiny_video(clip: Path, folder: Path) -> bytes:
+    out = folder / "tiny.mp4"
+    corpus.ffmpeg("-i", str(clip), "-t", "0.5", "-vf", "scale=160:90", "-c:v", "libx264", "-g", "4", "-an", str(out))
+    return out.read_bytes()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_videos_give_frames_or_a_facetools_error(tiny_video: bytes, tmp_path_factory: pytest.TempPathFactory, data) -> None:
+    blob = bytearray(tiny_video)
+    cut = data.draw(st.integers(min_value=1, max_value=len(blob)), label="length")
+    del blob[cut:]
+    for _ in range(data.draw(st.integers(0, 20), label="flips")):
+        pos = data.draw(st.integers(0, len(blob) - 1))
+        blob[pos] = data.draw(st.integers(0, 255))
+    path = tmp_path_factory.mktemp("fuzz") / "fuzzed.mp4"
+    path.write_bytes(bytes(blob))
+    try:
+        info = probe(path)
+        frames = sum(len(b) for b in FrameLoader(info, batch_size=4, timeout_s=20))
+    except FacetoolsError as exc:
+        assert str(exc).strip()
+        return
+    assert frames > 0 and np.isfinite(info.fps)
+
+
+def test_batch_records_a_failing_video_and_goes_on(clip: Path, folder: Path, tmp_path: Path) -> None:
+    from facetools import analyze_batch
+
+    broken = folder / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 10)
+    items = analyze_batch([broken, clip], tmp_path / "out", device="cpu", embedder="dlib")
+    assert [i.ok for i in items] == [False, True]
+    assert "not a recognised video container" in items[0].error
+    assert (tmp_path / "out" / "clip" / "identities.json").is_file()
+    assert not (tmp_path / "out" / "broken").exists()
