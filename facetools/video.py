@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -249,8 +250,11 @@ class FrameLoader:
 
     @property
     def warnings(self) -> list[str]:
-        """Frame ranges that could not be decoded, for ``run.json``."""
-        return [f"frames {a}-{b} could not be decoded and were skipped ({why})" for a, b, why in self.failed]
+        """Frame ranges that could not be decoded, and frames the header announced but the decoder never saw."""
+        out = [f"frames {a}-{b} could not be decoded and were skipped ({why})" for a, b, why in self.failed]
+        if self.frames_total and self.frames_total < 0.9 * self.info.frame_count:
+            out.append(f"the container announces {self.info.frame_count} frames but only {self.frames_total} could be read")
+        return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
         thread = threading.Thread(target=self._produce, name="facetools-decode", daemon=True)
@@ -279,5 +283,7 @@ class FrameLoader:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The gist of a decoder exception: first line, without decord's ``[time] file.cc:N:`` prefixes."""
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    line = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text[0]) if text else type(exc).__name__
+    return line[:160]

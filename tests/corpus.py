@@ -134,3 +134,30 @@ EXPECTED_FAILURES: dict[str, tuple[Builder, type, str]] = {
 # Broken midway: a partial result with a warning, or VideoDecodeError; both are acceptable.
 PARTIAL: dict[str, Builder] = {"truncated half": _truncated, "corrupt middle": _corrupt_middle}
 __all__ = ["EXPECTED_FAILURES", "PARTIAL", "VALID", "VideoDecodeError", "source_clip"]
+
+
+def main() -> None:
+    """Print the outcome of every corpus kind as a Markdown table (``python -m tests.corpus``)."""
+    import tempfile
+
+    from facetools import FacetoolsError, analyze
+    from facetools.sample import sample_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clip = source_clip(sample_video(), folder)
+        kinds = {**VALID, **PARTIAL, **{k: v[0] for k, v in EXPECTED_FAILURES.items()}}
+        print("| input kind | outcome |\n| --- | --- |")
+        for kind, build in kinds.items():
+            try:
+                result = analyze(build(clip, folder), device="cpu", embedder="dlib")
+                r = result.run
+                warn = f"; warnings: {'; '.join(r['warnings'])}" if r["warnings"] else ""
+                outcome = f"ok: {len(result.identities)} identities, {r['faces']} faces in {r['frames_decoded']} frames{warn}"
+            except FacetoolsError as exc:
+                outcome = f"{type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')}"
+            print(f"| {kind} | {outcome} |")
+
+
+if __name__ == "__main__":
+    main()
