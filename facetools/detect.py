@@ -98,6 +98,8 @@ class FaceDetector:
         if r < 1.0:
             images = F.interpolate(images, size=(round(h * r), round(w * r)), mode="bilinear", antialias=True, align_corners=False)
         min_size = max(12.0, self.min_face_size * r / scale)
+        if min(images.shape[2:]) < min_size:  # smaller than the smallest face: MTCNN has no pyramid level
+            return Detections()
         batch_boxes, batch_points = detect_face(
             images.permute(0, 2, 3, 1), min_size, *self._nets, list(self.thresholds), self.factor, self.device
         )

@@ -119,7 +119,11 @@ VALID: dict[str, Builder] = {
     "variable frame rate": _vfr,
     "huge 8k": _huge,
     "spaces and non-ascii path": _odd_path,
+    "one frame": _one_frame,
 }
+
+# Valid but too small for any face to be found: a result with no identities.
+TOO_SMALL: dict[str, Builder] = {"tiny 32x18": _transcode("tiny.mp4", "-vf", "scale=32:18", "-c:v", "libx264", "-an")}
 
 EXPECTED_FAILURES: dict[str, tuple[Builder, type, str]] = {
     "empty file": (_bytes("empty.mp4", lambda c: b""), InputValidationError, "file is empty"),
@@ -133,7 +137,7 @@ EXPECTED_FAILURES: dict[str, tuple[Builder, type, str]] = {
 
 # Broken midway: a partial result with a warning, or VideoDecodeError; both are acceptable.
 PARTIAL: dict[str, Builder] = {"truncated half": _truncated, "corrupt middle": _corrupt_middle}
-__all__ = ["EXPECTED_FAILURES", "PARTIAL", "VALID", "VideoDecodeError", "source_clip"]
+__all__ = ["EXPECTED_FAILURES", "PARTIAL", "TOO_SMALL", "VALID", "VideoDecodeError", "source_clip"]
 
 
 def main() -> None:
@@ -146,7 +150,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clip = source_clip(sample_video(), folder)
-        kinds = {**VALID, **PARTIAL, **{k: v[0] for k, v in EXPECTED_FAILURES.items()}}
+        kinds = {**VALID, **TOO_SMALL, **PARTIAL, **{k: v[0] for k, v in EXPECTED_FAILURES.items()}}
         print("| input kind | outcome |\n| --- | --- |")
         for kind, build in kinds.items():
             try:

@@ -53,6 +53,14 @@ def test_valid_kinds_give_results_with_faces(kind: str, clip: Path, folder: Path
         assert result.run["peak_rss_mb"] < 6000
 
 
+@pytest.mark.parametrize("kind", sorted(corpus.TOO_SMALL))
+def test_valid_kinds_too_small_for_faces_give_an_empty_result(kind: str, clip: Path, folder: Path, tmp_path: Path) -> None:
+    result = analyze(corpus.TOO_SMALL[kind](clip, folder), device="cpu", embedder="dlib")
+    assert result.faces.empty and result.identities == [] and result.run["frames_decoded"] == 50
+    out = result.save(tmp_path / "out")
+    assert json.loads((out / "identities.json").read_text())["identities"] == []
+
+
 @pytest.mark.parametrize("kind", sorted(corpus.EXPECTED_FAILURES))
 def test_broken_kinds_give_the_right_error(kind: str, clip: Path, folder: Path) -> None:
     build, error, message = corpus.EXPECTED_FAILURES[kind]
