@@ -1,4 +1,4 @@
-"""The ``facetools`` command: analyze, report, sample."""
+"""The ``facetools`` command: analyze, report, export, sample."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--parameters-file", help="YAML file of notebook parameters")
     _common(r)
 
+    e = sub.add_parser("export", help="cut face-tracked clips of one person, with the source's audio")
+    e.add_argument("video")
+    e.add_argument("--analysis", required=True, help="folder written by analyze (or a report folder)")
+    e.add_argument("--target", default="auto", help="auto | identity id | name | photo of the person (default: auto)")
+    e.add_argument("--out", required=True, help="clips folder")
+    e.add_argument("--aspect", default="9:16", choices=["9:16", "1:1", "16:9"])
+    e.add_argument("--height", type=int, default=0, help="output height in pixels (default: the crop's own, at most 1280)")
+    e.add_argument("--gap", type=float, default=1.0, help="bridge gaps shorter than this many seconds")
+    e.add_argument("--min-length", type=float, default=1.0, help="drop appearances shorter than this many seconds")
+    e.add_argument("--padding", type=float, default=0.0, help="seconds added around each appearance")
+    e.add_argument("--segment", type=float, default=0.0, help="split clips into pieces of at most this many seconds")
+    e.add_argument("--device", default="cpu", help="where crops are computed (default: cpu)")
+
     sub.add_parser("sample", help="build the bundled sample video (data/sample) and print its path")
     return parser
 
@@ -62,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
         print(f"{len(analysis.identities)} identities ({names}); results in {out}")
         return 0
+    if args.command == "export":
+        return _export(args)
     from .report import report
 
     params: dict[str, Any] = {k: v for k, v in _options(args).items() if v not in (None, "", 0, "auto")}
@@ -76,6 +91,28 @@ def _run(args: argparse.Namespace) -> int:
         detail = f" ({r.error})" if r.error else ""
         print(f"{r.status:8s} {r.video} -> {r.folder}{detail}")
     print(f"index: {Path(args.out) / 'index.html'}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportOptions, export_clips
+    from .results import Analysis
+    from .video import probe
+
+    analysis = Analysis.load(args.analysis)
+    info = probe(args.video)
+    if (info.width, info.height, round(info.duration_s, 1)) != (
+        analysis.video.width,
+        analysis.video.height,
+        round(analysis.video.duration_s, 1),
+    ):
+        raise InputValidationError(f"{args.video} is not the video analysed in {args.analysis} ({analysis.video.path})")
+    analysis.video = info
+    options = ExportOptions(args.aspect, args.height, args.gap, args.min_length, args.padding, args.segment, device=args.device)
+    clips = export_clips(analysis, args.target, args.out, options)
+    for c in clips:
+        print(f"{c.file}: {c.start_s:.2f}-{c.end_s:.2f} s, {c.width}x{c.height}{', with audio' if c.has_audio else ''}")
+    print(f"{len(clips)} clips of {clips[0].target_name if clips else args.target} in {args.out} (manifest.json)")
     return 0
 
 

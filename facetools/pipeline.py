@@ -292,6 +292,7 @@ def analyze(
         "tracks": len(tracks),
         "identities": len(identities),
         "shots": shots.shot + 1,
+        "cuts": shots.cuts,
         "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
         "wall_seconds": round(wall, 3),
         "frames_per_second": round(loader.frames_decoded / wall, 2) if wall > 0 else None,

@@ -21,7 +21,16 @@ from .video import VideoInfo
 FACE_COLUMNS = ["frame", "time_s", "x1", "y1", "x2", "y2", "score", "track", "identity"]
 TRACK_COLUMNS = ["track", "identity", "shot", "faces", "first_frame", "last_frame", "start_s", "end_s"]
 # identities.json is written last: its presence means the directory is complete.
-CONTRACT_FILES = ["faces.csv", "tracks.csv", "run.json", "utilization.csv", "timeline.png", "utilization.png", "identities.json"]
+CONTRACT_FILES = [
+    "faces.csv",
+    "tracks.csv",
+    "embeddings.npy",
+    "run.json",
+    "utilization.csv",
+    "timeline.png",
+    "utilization.png",
+    "identities.json",
+]
 
 
 @dataclass
@@ -96,6 +105,8 @@ class Analysis:
             self.tracks.to_csv(tmp / "tracks.csv", index=False)
             self.utilization.to_csv(tmp / "utilization.csv", index=False)
             (tmp / "run.json").write_text(json.dumps(self.run, indent=2, default=str))
+            embeddings = np.stack([p.embedding for p in self.identities]) if self.identities else np.zeros((0, 0), np.float32)
+            np.save(tmp / "embeddings.npy", embeddings)
             thumbs = tmp / "thumbnails"
             thumbs.mkdir()
             for person in self.identities:
@@ -115,7 +126,7 @@ class Analysis:
 
     @classmethod
     def load(cls, out_dir: str | os.PathLike[str]) -> Analysis:
-        """Read an analysis written by :meth:`save` (embeddings are not stored)."""
+        """Read an analysis written by :meth:`save`."""
         out = Path(out_dir)
         if not (out / "identities.json").is_file():
             from .errors import InputValidationError
@@ -123,12 +134,12 @@ class Analysis:
             raise InputValidationError(f"{out}: no complete analysis here (identities.json missing)")
         meta = json.loads((out / "identities.json").read_text())
         run = json.loads((out / "run.json").read_text())
+        embeddings = np.load(out / "embeddings.npy") if (out / "embeddings.npy").is_file() else np.zeros((0, 0))
         identities = []
         thumbnails = {}
-        for d in meta["identities"]:
-            identities.append(
-                Identity(d["id"], d["name"], d["tracks"], d["faces"], [tuple(s) for s in d["segments"]], np.zeros(0), d["thumbnail"])
-            )
+        for k, d in enumerate(meta["identities"]):
+            emb = embeddings[k] if k < len(embeddings) else np.zeros(0)
+            identities.append(Identity(d["id"], d["name"], d["tracks"], d["faces"], [tuple(s) for s in d["segments"]], emb, d["thumbnail"]))
             if d["thumbnail"] and (out / d["thumbnail"]).is_file():
                 thumbnails[d["id"]] = np.asarray(Image.open(out / d["thumbnail"]).convert("RGB"))
         return cls(

@@ -1,0 +1,124 @@
+"""Face-tracked clips: planned durations, audio, the target centred and followed smoothly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facetools.embed import DlibEmbedder, cut_patch
+from facetools.export import ExportOptions, export_clips, plan_segments, select_target
+from facetools.identity import Identity, cosine_distances
+from facetools.results import Analysis
+
+
+def _streams(path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "json", str(path)], capture_output=True, text=True
+    )
+    return {s["codec_type"]: float(s["duration"]) for s in json.loads(out.stdout)["streams"]}
+
+
+def _frames(path: Path, every: int = 5) -> np.ndarray:
+    import decord
+
+    reader = decord.VideoReader(str(path))
+    return reader.get_batch(list(range(0, len(reader), every))).asnumpy()
+
+
+@pytest.fixture(scope="module")
+def saved(sample_analysis, tmp_path_factory: pytest.TempPathFactory) -> Analysis:
+    return Analysis.load(sample_analysis.save(tmp_path_factory.mktemp("analysis") / "sample"))
+
+
+def test_plan_segments_merges_drops_pads_and_splits() -> None:
+    person = Identity(0, "p", [], 10, [(0.0, 0.4), (1.0, 3.0), (3.5, 6.0), (9.0, 9.5)], np.zeros(0))
+    assert plan_segments(person, 10.0, ExportOptions(gap=1.0, min_length=1.0)) == [(0.0, 6.0)]
+    assert plan_segments(person, 10.0, ExportOptions(gap=0.1, min_length=1.0, padding=0.5)) == [(0.5, 6.5)]
+    pieces = plan_segments(person, 10.0, ExportOptions(gap=1.0, min_length=1.0, segment=2.0))
+    assert pieces == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    pieces = plan_segments(person, 10.0, ExportOptions(gap=0.1, min_length=1.0, segment=2.0))
+    assert pieces == [(1.0, 3.0), (3.5, 5.5), (5.5, 6.0)]
+
+
+def test_target_selection(saved: Analysis, shared_data: Path) -> None:
+    assert select_target(saved, "auto").id == 0
+    assert select_target(saved, "1").id == 1
+    assert select_target(saved, saved.identities[1].name).id == 1
+    with pytest.raises(Exception, match="neither auto"):
+        select_target(saved, "nobody")
+
+
+def test_target_by_photo(saved: Analysis, tmp_path: Path) -> None:
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(np.repeat(data.camera()[..., None], 3, axis=2)).save(tmp_path / "cameraman.png")
+    camera = select_target(saved, str(tmp_path / "cameraman.png"))
+    assert camera.screen_time_s == pytest.approx(9.0, abs=0.5)
+
+
+@pytest.mark.parametrize("target", ["auto", "1"])
+def test_clips_follow_the_target(saved: Analysis, sample: Path, tmp_path: Path, detector, target: str) -> None:
+    identity = select_target(saved, target)
+    options = ExportOptions(aspect="9:16", segment=4.0)
+    clips = export_clips(saved, target, tmp_path, options)
+    planned = plan_segments(identity, saved.video.duration_s, options)
+    assert len(clips) == len(planned) >= 2
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [c["file"] for c in manifest["clips"]] == [c.file for c in clips]
+    embedder = DlibEmbedder()
+    found = centred = 0
+    steps, sampled = [], 0
+    for clip, (s, e) in zip(clips, planned):
+        streams = _streams(tmp_path / clip.file)
+        assert set(streams) == {"video", "audio"}
+        assert abs(streams["video"] - (e - s)) <= 1 / saved.video.fps + 1e-6
+        assert abs(streams["audio"] - (e - s)) <= 0.05
+        assert clip.width / clip.height == pytest.approx(9 / 16, abs=0.02)
+        frames = _frames(tmp_path / clip.file)
+        result = detector.detect(torch.from_numpy(frames), np.arange(len(frames)))
+        sampled += len(frames)
+        for k in range(len(frames)):
+            mine = result[result.frame == k]
+            if len(mine) == 0:
+                continue
+            patches = [cut_patch(frames[k], b, lm, float(sc)) for b, lm, sc in zip(mine.boxes, mine.landmarks, mine.scores)]
+            dist = cosine_distances(embedder.embed(patches), identity.embedding[None])[:, 0]
+            if dist.min() < 2 * embedder.threshold:
+                found += 1
+                box = mine.boxes[int(np.argmin(dist))]
+                centre = (box[0] + box[2]) / 2 / clip.width
+                centred += 0.3 <= centre <= 0.7
+        windows = np.array(clip_windows(saved, identity, clip))
+        centres = (windows[:, 0] + windows[:, 2]) / 2
+        steps += list(np.abs(np.diff(centres[::5])) / saved.video.width)
+    assert found >= 0.9 * sampled, (found, sampled)
+    assert centred >= 0.9 * found
+    assert np.median(steps) < 0.04
+
+
+def clip_windows(analysis: Analysis, identity: Identity, clip) -> np.ndarray:
+    from facetools.export import crop_path
+
+    return crop_path(analysis, identity, np.arange(clip.first_frame, clip.first_frame + clip.frames), ExportOptions())
+
+
+def test_silent_source_gives_silent_clips_via_cli(saved: Analysis, sample: Path, tmp_path: Path) -> None:
+    silent = tmp_path / "silent.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(sample), "-c:v", "copy", "-an", str(silent)], check=True)
+    analysis_dir = tmp_path / "analysis"
+    saved.save(analysis_dir)
+    out = tmp_path / "clips"
+    cmd = [sys.executable, "-m", "facetools.cli", "export", str(silent), "--analysis", str(analysis_dir), "--out", str(out)]
+    proc = subprocess.run(cmd + ["--aspect", "1:1", "--target", "auto"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    clips = sorted(out.glob("*.mp4"))
+    assert clips and all(set(_streams(c)) == {"video"} for c in clips)
+    wrong = subprocess.run(cmd[:4] + [str(tmp_path / "missing.mp4")] + cmd[5:], capture_output=True, text=True)
+    assert wrong.returncode == 1 and wrong.stderr.startswith("facetools: error:")
