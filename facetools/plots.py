@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
 if TYPE_CHECKING:
     from .results import Analysis
@@ -28,15 +29,21 @@ def save(fig: Figure, path: str | os.PathLike[str]) -> None:
     fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def timeline(analysis: Analysis) -> Figure:
-    """One row per identity with its on-screen segments over the video's duration."""
-    people = analysis.identities
-    fig = Figure(figsize=(10, 0.5 + 0.45 * max(len(people), 1)))
+def timeline(analysis: Analysis, only: list[int] | None = None) -> Figure:
+    """One row per identity (or only those with ids in ``only``), its face and its on-screen segments."""
+    people = [p for p in analysis.identities if only is None or p.id in only]
+    fig = Figure(figsize=(10, 0.6 + 0.6 * max(len(people), 1)))
     ax = fig.subplots()
     for row, person in enumerate(people):
         spans = [(s, e - s) for s, e in person.segments]
         ax.broken_barh(spans, (row - 0.35, 0.7), color=colour(person.id))
-    ax.set_yticks(range(len(people)), [f"{p.name} ({p.screen_time_s:.1f} s)" for p in people])
+        if person.id in analysis.thumbnails:
+            thumb = analysis.thumbnails[person.id]
+            face = OffsetImage(thumb, zoom=0.5 * 72 / thumb.shape[0])  # half an inch tall
+            ax.add_artist(AnnotationBbox(face, (0, row), xycoords=("axes fraction", "data"), box_alignment=(1.05, 0.5), frameon=False))
+    labels = [f"{p.name} ({p.screen_time_s:.1f} s)" for p in people]
+    ax.set_yticks(range(len(people)), labels)
+    ax.tick_params(axis="y", pad=42 if analysis.thumbnails else 4)
     ax.set_ylim(len(people) - 0.5, -0.5)
     ax.set_xlim(0, max(analysis.video.duration_s, 1e-3))
     ax.set_xlabel("time (s)")
@@ -44,6 +51,23 @@ def timeline(analysis: Analysis) -> Figure:
     ax.grid(axis="x", alpha=0.3)
     if not people:
         ax.text(0.5, 0.5, "no identities found", transform=ax.transAxes, ha="center", va="center")
+    return fig
+
+
+def co_appearance(analysis: Analysis) -> Figure:
+    """Heatmap of seconds each pair of identities shares the screen (diagonal: screen time)."""
+    table = analysis.co_appearance()
+    n = len(table)
+    fig = Figure(figsize=(2 + 0.6 * max(n, 1), 1.5 + 0.6 * max(n, 1)))
+    ax = fig.subplots()
+    image = ax.imshow(table.to_numpy() if n else np.zeros((1, 1)), cmap="Blues")
+    ax.set_xticks(range(n), table.columns, rotation=45, ha="right")
+    ax.set_yticks(range(n), table.index)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{table.iat[i, j]:.1f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="seconds together")
+    ax.set_title("Who is on screen with whom")
     return fig
 
 
@@ -111,4 +135,35 @@ def stage_times(analysis: Analysis) -> Figure:
     ax.barh(list(stages), list(stages.values()), color="#4c72b0")
     ax.invert_yaxis()
     ax.set_xlabel(f"seconds (wall time {analysis.run.get('wall_seconds', 0):.1f} s)")
+    return fig
+
+
+def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
+    """``count`` evenly spaced frames of a video file in one row, with their times."""
+    import decord
+
+    reader = decord.VideoReader(str(clip))
+    indices = np.linspace(0, len(reader) - 1, count).round().astype(int).tolist()
+    frames = reader.get_batch(indices).asnumpy()
+    times = reader.get_frame_timestamp(indices)[:, 0]
+    h, w = frames.shape[1:3]
+    fig = Figure(figsize=(1.6 * count * w / h, 2.0))
+    axes = np.atleast_1d(fig.subplots(1, count))
+    for ax, frame, t in zip(axes, frames, times):
+        ax.imshow(frame)
+        ax.set_title(f"{t:.1f} s", fontsize=8)
+        ax.axis("off")
+    fig.suptitle(os.path.basename(clip), fontsize=9)
+    return fig
+
+
+def compare_runs(table: pd.DataFrame) -> Figure:
+    """Identities found and speed of several runs (the table of ``facetools.report.compare_runs``)."""
+    fig = Figure(figsize=(10, 0.8 + 0.45 * max(len(table), 1)))
+    axes = fig.subplots(1, 3, sharey=True)
+    labels = [f"{r} (stride {s}, {e})" for r, s, e in zip(table.index, table["stride"], table["embedder"])]
+    for ax, column in zip(axes, ["identities", "frames/s", "peak RSS (MiB)"]):
+        ax.barh(labels, table[column], color="#4c72b0")
+        ax.set_title(column)
+    axes[0].invert_yaxis()
     return fig

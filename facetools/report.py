@@ -38,6 +38,26 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
     return analysis
 
 
+def run_export(
+    video: str = "", analysis_dir: str = "", target: str = "auto", out_dir: str = "", **options: Any
+) -> tuple[Analysis, Path, list]:
+    """What the export notebook runs: load (or first make) the analysis of ``video``, then cut clips.
+
+    Returns the analysis, the clips folder and the clips.
+
+    ``analysis_dir`` defaults to ``reports/<stem>``, ``out_dir`` to ``<analysis_dir>/clips``;
+    ``options`` are :class:`facetools.export.ExportOptions` fields.
+    """
+    from .export import ExportOptions, export_clips
+    from .sample import sample_video
+
+    path = resolve(video) if video else sample_video()
+    folder = resolve(analysis_dir) if analysis_dir else reports_dir() / path.stem
+    analysis = Analysis.load(folder) if (folder / "identities.json").is_file() else run_analysis(str(path), str(folder))
+    clips_dir = resolve(out_dir) if out_dir else folder / "clips"
+    return analysis, clips_dir, export_clips(analysis, target, clips_dir, ExportOptions(**options))
+
+
 def run_table(analysis: Analysis) -> pd.DataFrame:
     """The run's headline figures as a two-column table."""
     r = analysis.run
@@ -53,6 +73,37 @@ def run_table(analysis: Analysis) -> pd.DataFrame:
         ("peak memory", f"{r['peak_rss_mb']:.0f} MiB RSS"),
     ]
     return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+def compare_runs(folders: list[str]) -> pd.DataFrame:
+    """One row per finished analysis folder: settings, identities, screen time and speed side by side.
+
+    No folders: the bundled sample's report (made first if missing).
+    """
+    if not folders:
+        folders = ["reports/sample"]
+        if not (resolve(folders[0]) / "identities.json").is_file():
+            run_analysis("", folders[0])
+    rows = []
+    for folder in folders:
+        a = Analysis.load(resolve(folder))
+        r = a.run
+        rows.append(
+            {
+                "run": str(folder),
+                "video": os.path.basename(a.video.path),
+                "embedder": a.embedder,
+                "stride": r["stride"],
+                "identities": len(a.identities),
+                "screen time of top 3 (s)": ", ".join(f"{p.screen_time_s:.1f}" for p in a.identities[:3]),
+                "faces": r["faces"],
+                "wall (s)": r["wall_seconds"],
+                "frames/s": r["frames_per_second"],
+                "realtime ×": r["realtime_factor"],
+                "peak RSS (MiB)": r["peak_rss_mb"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("run")
 
 
 @dataclass

@@ -78,6 +78,12 @@ class Analysis:
             rows.append([int(track), int(g["identity"].iloc[0]), *box.tolist(), bool(frame in frames)])
         return pd.DataFrame(rows, columns=["track", "identity", "x1", "y1", "x2", "y2", "detected"])
 
+    def co_appearance(self) -> pd.DataFrame:
+        """Seconds each pair of identities is on screen together (the diagonal: screen time)."""
+        names = [p.name for p in self.identities]
+        together = np.array([[_overlap(a.segments, b.segments) for b in self.identities] for a in self.identities])
+        return pd.DataFrame(together.reshape(len(names), len(names)), index=names, columns=names)
+
     def summary(self) -> pd.DataFrame:
         """One row per identity: name, screen time, faces, first and last appearance."""
         return pd.DataFrame(
@@ -152,3 +158,8 @@ class Analysis:
             utilization=pd.read_csv(out / "utilization.csv"),
             thumbnails=thumbnails,
         )
+
+
+def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    """Total time in both of two sets of disjoint intervals."""
+    return float(sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b))

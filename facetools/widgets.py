@@ -1,0 +1,96 @@
+"""ipywidgets for exploring an analysis in JupyterLab (the package's only UI code; needs ``facetools[notebooks]``)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .explore import appearances, draw_frame, merge_identities, rename_identity
+from .results import Analysis
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Explorer:
+    """A frame slider with labelled boxes, an identity gallery, rename/merge, and jumps to appearances.
+
+    Example:
+        >>> Explorer("reports/sample").widget  # displayed in JupyterLab
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        import decord
+        import ipywidgets as w
+
+        self.folder = Path(folder)
+        self.analysis = Analysis.load(self.folder)
+        self._reader = decord.VideoReader(self.analysis.video.path)
+        last = len(self._reader) - 1
+        self.slider = w.IntSlider(0, 0, last, description="frame", continuous_update=False, layout=w.Layout(width="90%"))
+        self.image = w.Image(format="jpeg")
+        self.person = w.Dropdown(description="identity")
+        self.jump = w.Button(description="next appearance")
+        self.name = w.Text(description="new name")
+        self.rename = w.Button(description="rename")
+        self.other = w.Dropdown(description="merge in")
+        self.merge = w.Button(description="merge")
+        self.gallery = w.HBox()
+        self.status = w.Label()
+        self.slider.observe(lambda _change: self.show(), names="value")
+        self.jump.on_click(lambda _b: self.next_appearance())
+        self.rename.on_click(lambda _b: self.do_rename(self.person.value, self.name.value))
+        self.merge.on_click(lambda _b: self.do_merge(self.person.value, self.other.value))
+        self.widget = w.VBox(
+            [
+                self.slider,
+                self.image,
+                w.HBox([self.person, self.jump]),
+                w.HBox([self.name, self.rename]),
+                w.HBox([self.other, self.merge]),
+                self.gallery,
+                self.status,
+            ]
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the identity lists and the gallery after an edit, then redraw."""
+        import ipywidgets as w
+
+        options = [(f"{p.name} ({p.screen_time_s:.1f} s)", p.id) for p in self.analysis.identities]
+        self.person.options = options
+        self.other.options = options
+        tiles = []
+        for p in self.analysis.identities:
+            if p.id in self.analysis.thumbnails:
+                tiles.append(w.VBox([w.Image(value=_jpeg(self.analysis.thumbnails[p.id]), width=96), w.Label(p.name)]))
+        self.gallery.children = tiles
+        self.show()
+
+    def show(self) -> None:
+        self.image.value = _jpeg(draw_frame(self.analysis, self.slider.value, self._reader))
+
+    def next_appearance(self) -> None:
+        """Move the slider to the identity's next segment start after the current frame (wrapping)."""
+        starts = appearances(self.analysis, self.person.value)
+        later = [f for f in starts if f > self.slider.value]
+        if starts:
+            self.slider.value = min(later[0] if later else starts[0], self.slider.max)
+
+    def do_rename(self, identity: int, name: str) -> None:
+        self.analysis = rename_identity(self.folder, identity, name)
+        self.status.value = f"renamed identity {identity} to {name} (saved)"
+        self.refresh()
+
+    def do_merge(self, keep: int, drop: int) -> None:
+        self.analysis = merge_identities(self.folder, keep, drop)
+        self.status.value = f"merged identity {drop} into {keep} (saved)"
+        self.refresh()
