@@ -22,6 +22,7 @@ report: $(STAMP)
 	$(BIN)/facetools report $(VIDEOS) --out reports
 
 test: $(STAMP)
+	bash scripts/system-deps.sh --browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
