@@ -34,3 +34,16 @@ def test_environment_yml_lists_every_pyproject_dependency() -> None:
         assert listed[conda_name].replace(" ", "").endswith(spec.replace(" ", "")), f"{requirement} vs {listed[conda_name]}"
     assert "-e ." in pip, "environment.yml must install the project itself"
     assert "ffmpeg" in conda
+
+
+def test_notebooks_are_committed_clean_with_a_parameters_cell() -> None:
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), f"{path.name} has outputs"
+        tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+        compile(tagged[0].source, path.name, "exec")  # literals only: plain assignments
+        assert all(line.split("=")[0].strip().isidentifier() for line in tagged[0].source.splitlines() if line.strip())
