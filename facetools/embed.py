@@ -66,7 +66,7 @@ def cut_patch(frame: np.ndarray, box: np.ndarray, landmarks: np.ndarray, score: 
     plm = landmarks - origin
     s = min(1.0, max_face / max(bh, 1.0))
     if s < 1.0:
-        t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+        t = torch.tensor(image).permute(2, 0, 1)[None].float()
         size = (max(1, round(image.shape[0] * s)), max(1, round(image.shape[1] * s)))
         image = F.interpolate(t, size=size, mode="bilinear", antialias=True).round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
         pbox, plm = pbox * s, plm * s

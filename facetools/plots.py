@@ -44,7 +44,7 @@ def timeline(analysis: Analysis, only: list[int] | None = None) -> Figure:
     labels = [f"{p.name} ({p.screen_time_s:.1f} s)" for p in people]
     ax.set_yticks(range(len(people)), labels)
     ax.tick_params(axis="y", pad=42 if analysis.thumbnails else 4)
-    ax.set_ylim(len(people) - 0.5, -0.5)
+    ax.set_ylim(max(len(people), 1) - 0.5, -0.5)
     ax.set_xlim(0, max(analysis.video.duration_s, 1e-3))
     ax.set_xlabel("time (s)")
     ax.set_title(f"Who appears when — {os.path.basename(analysis.video.path)}")

@@ -11,22 +11,12 @@ from pathlib import Path
 def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(sample.read_bytes()[:3000])
+    short = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", "6", "-i", str(sample), "-t", "3", "-c", "copy", str(short)], check=True)
+    (tmp_path / "params.yaml").write_text("stride: 10\n")
     out = tmp_path / "reports"
-    cmd = [
-        sys.executable,
-        "-m",
-        "facetools.cli",
-        "report",
-        str(sample),
-        str(broken),
-        "--out",
-        str(out),
-        "-p",
-        "embedder",
-        "dlib",
-        "--device",
-        "cpu",
-    ]
+    cmd = [sys.executable, "-m", "facetools.cli", "report", str(sample), str(broken), str(short), "--out", str(out)]
+    cmd += ["-p", "embedder", "dlib", "--device", "cpu", "--parameters-file", str(tmp_path / "params.yaml")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     folder = out / "sample"
@@ -40,8 +30,12 @@ def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: P
     assert failed["status"] == "failed" and failed["error"]
     assert (out / "broken" / "analysis.ipynb").is_file(), "the partial notebook is kept"
     assert not (out / "broken" / "identities.json").exists()
+    run = json.loads((folder / "run.json").read_text())
+    assert run["stride"] == 10 and run["embedder"] == "dlib", "parameters from -p and the YAML file reach the notebook"
+    assert json.loads((out / "short" / "status.json").read_text())["status"] == "ok"
     index = (out / "index.html").read_text()
-    assert 'href="sample/report.html"' in index and "failed:" in index
+    assert 'href="sample/report.html"' in index and 'href="short/report.html"' in index
+    assert index.count("<tr class=") == 3 and "failed:" in index
     assert not list(out.glob(".*.partial"))
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
