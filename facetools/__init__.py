@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _import_order  # noqa: F401  (first: refuses a crash-prone import order)
 from .batch import BatchItem, analyze_batch
 from .errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
 from .pipeline import Config, analyze

@@ -47,3 +47,14 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell() -> None:
         assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
         compile(tagged[0].source, path.name, "exec")  # literals only: plain assignments
         assert all(line.split("=")[0].strip().isidentifier() for line in tagged[0].source.splitlines() if line.strip())
+
+
+def test_importing_decord_before_facetools_fails_clearly_instead_of_crashing() -> None:
+    import subprocess
+    import sys
+
+    code = "import decord\nimport facetools\nimport torch\nprint((torch.ones(64, 64) @ torch.ones(64, 64)).sum().item())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # either this torch build loads no libnvblas (the product works) or facetools refuses with a reason
+    assert proc.returncode == 0 and "262144" in proc.stdout or "import facetools first" in proc.stderr, proc.stderr[-500:]
+    assert proc.returncode != -11, "segmentation fault"
