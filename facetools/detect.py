@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .batching import in_chunks, initial_chunk
 from .errors import ModelLoadError
 
 
@@ -82,16 +83,29 @@ class FaceDetector:
         self.thresholds = thresholds
         self.factor = factor
         self.min_score = min_score
+        self.chunk = 0  # frames per MTCNN call, chosen on first use
         mtcnn = MTCNN(device=self.device)
         self._nets = (mtcnn.pnet.eval(), mtcnn.rnet.eval(), mtcnn.onet.eval())
 
-    @torch.inference_mode()
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
-        """Find faces in ``frames`` (uint8 ``N×H×W×3``); ``scale`` maps frame pixels to original pixels."""
-        from facenet_pytorch.models.utils.detect_face import detect_face
+        """Find faces in ``frames`` (uint8 ``N×H×W×3``); ``scale`` maps frame pixels to original pixels.
 
+        Frames go through MTCNN in chunks: 4 on the CPU (larger ones only raise peak memory), on
+        CUDA as many as half the free memory holds, halved on out-of-memory (:mod:`batching`).
+        """
         if len(frames) == 0:
             return Detections()
+        if self.chunk == 0:
+            h, w = frames.shape[1:3]
+            r = min(1.0, self.long_side / max(h, w))
+            self.chunk = initial_chunk(self.device, int(h * w * r * r * 3 * 4 * 60), cpu_chunk=4)
+        parts, self.chunk = in_chunks(lambda s: self._detect(frames[s], indices[s], scale), len(frames), self.chunk, "face detection")
+        return Detections.concat(parts)
+
+    @torch.inference_mode()
+    def _detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float) -> Detections:
+        from facenet_pytorch.models.utils.detect_face import detect_face
+
         h, w = frames.shape[1:3]
         r = min(1.0, self.long_side / max(h, w))
         images = frames.to(self.device).permute(0, 3, 1, 2).float()

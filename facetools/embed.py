@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .batching import in_chunks, initial_chunk
 from .errors import ModelLoadError
 
 FACENET_WEIGHTS = "20180402-114759-vggface2.pt"
@@ -26,12 +27,14 @@ class FacePatch:
         box: the face's ``x1, y1, x2, y2`` in patch pixels.
         landmarks: the five MTCNN landmarks in patch pixels, ``(5, 2)``.
         quality: higher is a better face to embed (see :func:`face_quality`).
+        vector: its embedding, once computed (see :func:`embed_patches`).
     """
 
     image: np.ndarray
     box: np.ndarray
     landmarks: np.ndarray
     quality: float
+    vector: np.ndarray | None = None
 
 
 def face_quality(gray_face: np.ndarray, score: float, height: float, landmarks: np.ndarray) -> float:
@@ -180,6 +183,7 @@ class FaceNetEmbedder:
         except Exception as exc:
             raise ModelLoadError(f"cannot load FaceNet weights from {path}: {exc}") from exc
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.chunk = 0  # faces per forward pass, chosen on first use
         self._model = model.eval().to(self.device, self.dtype)
 
     @staticmethod
@@ -197,7 +201,18 @@ class FaceNetEmbedder:
         if not patches:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch = torch.stack([self.preprocess(p) for p in patches]).to(self.device, self.dtype)
-        return _normalise(self._model(batch).float().cpu().numpy())
+        if self.chunk == 0:
+            self.chunk = initial_chunk(self.device, 160 * 160 * 3 * 4 * 200, cpu_chunk=64, most=256)
+        parts, self.chunk = in_chunks(lambda s: self._model(batch[s]).float().cpu(), len(batch), self.chunk, "FaceNet embedding")
+        return _normalise(torch.cat(parts).numpy())
+
+
+def embed_patches(embedder: Embedder, patches: list[FacePatch]) -> np.ndarray:
+    """Embeddings of ``patches`` (n×d), computing in one batch only those not embedded before."""
+    todo = [p for p in patches if p.vector is None]
+    for p, v in zip(todo, embedder.embed(todo) if todo else []):
+        p.vector = v
+    return np.stack([p.vector for p in patches]) if patches else np.zeros((0, embedder.dim), np.float32)
 
 
 def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None) -> Embedder:

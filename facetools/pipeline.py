@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from .detect import FaceDetector
-from .embed import Embedder, FacePatch, cut_patch, load_embedder
+from .embed import Embedder, FacePatch, cut_patch, embed_patches, load_embedder
 from .errors import InputValidationError
 from .gallery import embed_gallery
 from .identity import build_identities, cluster_tracks, name_identities
@@ -135,7 +135,7 @@ def _cached_embedder(name: str, device: str, weights: str | None) -> Embedder:
 
 def _same_person(embedder: Embedder, a: FacePatch, b: FacePatch, threshold: float) -> bool:
     """Appearance check before bridging a gap: single faces, so twice the identity threshold."""
-    ea, eb = embedder.embed([a, b])
+    ea, eb = embed_patches(embedder, [a, b])
     return float(1.0 - ea @ eb) < 2 * threshold
 
 
@@ -144,7 +144,7 @@ def _embed_tracks(tracks: list[Track], embedder: Embedder) -> None:
     patches = [p for t in tracks for p in t.patches]
     if not patches:
         return
-    vectors = embedder.embed(patches)
+    vectors = embed_patches(embedder, patches)
     start = 0
     for t in tracks:
         mean = vectors[start : start + len(t.patches)].mean(0)
