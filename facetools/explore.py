@@ -18,13 +18,12 @@ from .errors import InputValidationError
 from .identity import merge_intervals
 from .plots import colour
 from .results import Analysis
+from .video import open_reader
 
 
 def draw_frame(analysis: Analysis, frame: int, reader: Any = None) -> np.ndarray:
     """Frame ``frame`` of the analysed video with every face box coloured and labelled by identity."""
-    import decord
-
-    reader = reader or decord.VideoReader(analysis.video.path)
+    reader = reader or open_reader(analysis.video.path)
     image = Image.fromarray(reader[int(frame)].asnumpy())
     sx, sy = image.width / analysis.video.width, image.height / analysis.video.height
     names = {p.id: p.name for p in analysis.identities}

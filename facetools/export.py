@@ -18,6 +18,7 @@ from .errors import InputValidationError
 from .identity import Identity, cosine_distances, merge_intervals
 from .results import Analysis
 from .track import interpolate_boxes
+from .video import open_reader
 
 ASPECTS = {"9:16": 9 / 16, "1:1": 1.0, "16:9": 16 / 9}
 
@@ -176,9 +177,7 @@ def _even(x: float) -> int:
 
 
 def _frames(path: str, first: int, count: int, device: torch.device, batch: int = 32) -> Iterator[torch.Tensor]:
-    import decord
-
-    reader = decord.VideoReader(path, ctx=decord.cpu(0))
+    reader = open_reader(path)
     for start in range(first, first + count, batch):
         idx = list(range(start, min(start + batch, first + count)))
         yield torch.from_numpy(reader.get_batch(idx).asnumpy()).to(device)

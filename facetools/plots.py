@@ -140,9 +140,9 @@ def stage_times(analysis: Analysis) -> Figure:
 
 def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
     """``count`` evenly spaced frames of a video file in one row, with their times."""
-    import decord
+    from .video import open_reader
 
-    reader = decord.VideoReader(str(clip))
+    reader = open_reader(clip)
     indices = np.linspace(0, len(reader) - 1, count).round().astype(int).tolist()
     frames = reader.get_batch(indices).asnumpy()
     times = reader.get_frame_timestamp(indices)[:, 0]

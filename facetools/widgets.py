@@ -11,6 +11,7 @@ from PIL import Image
 
 from .explore import appearances, draw_frame, merge_identities, rename_identity
 from .results import Analysis
+from .video import open_reader
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:
@@ -27,12 +28,11 @@ class Explorer:
     """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
-        import decord
         import ipywidgets as w
 
         self.folder = Path(folder)
         self.analysis = Analysis.load(self.folder)
-        self._reader = decord.VideoReader(self.analysis.video.path)
+        self._reader = open_reader(self.analysis.video.path)
         last = len(self._reader) - 1
         self.slider = w.IntSlider(0, 0, last, description="frame", continuous_update=False, layout=w.Layout(width="90%"))
         self.image = w.Image(format="jpeg")
