@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from .identity import overlap_seconds
 from .synth import truth_segments
 from .track import iou_matrix
 
@@ -66,7 +67,7 @@ def _length(segments: list[tuple[float, float]]) -> float:
 
 def temporal_iou(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
     """Intersection over union of two sets of disjoint time intervals."""
-    inter = _length([(max(s1, s2), min(e1, e2)) for s1, e1 in a for s2, e2 in b])
+    inter = overlap_seconds(a, b)
     union = _length(a) + _length(b) - inter
     return inter / union if union > 0 else 1.0
 

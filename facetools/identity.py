@@ -190,6 +190,11 @@ def merge_intervals(intervals: list[tuple[float, float]], gap: float) -> list[tu
     return out
 
 
+def overlap_seconds(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    """Total time inside both of two sets of disjoint intervals."""
+    return float(sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b))
+
+
 def build_identities(tracks: list[Track], spans: dict[int, tuple[float, float]], gap: float) -> list[Identity]:
     """Group assigned tracks into :class:`Identity` objects sorted by screen time, ids 0, 1, …
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .identity import Identity
+from .identity import Identity, overlap_seconds
 from .track import interpolate_boxes
 from .video import VideoInfo
 
@@ -81,7 +81,7 @@ class Analysis:
     def co_appearance(self) -> pd.DataFrame:
         """Seconds each pair of identities is on screen together (the diagonal: screen time)."""
         names = [p.name for p in self.identities]
-        together = np.array([[_overlap(a.segments, b.segments) for b in self.identities] for a in self.identities])
+        together = np.array([[overlap_seconds(a.segments, b.segments) for b in self.identities] for a in self.identities])
         return pd.DataFrame(together.reshape(len(names), len(names)), index=names, columns=names)
 
     def summary(self) -> pd.DataFrame:
@@ -158,8 +158,3 @@ class Analysis:
             utilization=pd.read_csv(out / "utilization.csv"),
             thumbnails=thumbnails,
         )
-
-
-def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    """Total time in both of two sets of disjoint intervals."""
-    return float(sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b))

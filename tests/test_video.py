@@ -56,4 +56,3 @@ def test_probe_rejects_an_empty_file(tmp_path: Path) -> None:
     (tmp_path / "x.mkv").write_bytes(b"")
     with pytest.raises(InputValidationError, match="file is empty"):
         probe(tmp_path / "x.mkv")
-
