@@ -1,4 +1,4 @@
-"""Probing a video file and streaming its frames in batches with decord."""
+"""Probing a video file, streaming its frames in batches (ffmpeg), and random access (decord)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import json
 import os
 import queue
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -174,13 +175,20 @@ def decode_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
 
 
 class FrameLoader:
-    """Iterate over a video in :class:`FrameBatch` es decoded by a background thread.
+    """Iterate over a video in :class:`FrameBatch` es streamed from an ``ffmpeg`` process.
 
-    The thread reads contiguous ranges with decord's ``get_batch`` into a queue bounded in
-    bytes, so memory stays flat whatever the video's length. Frames are moved to ``device``
-    (pinned memory and a non-blocking copy on CUDA). A batch that fails to decode is skipped
-    and listed in ``warnings``; more frames lost than decoded, or no frame for ``timeout_s``
-    seconds, raises :class:`VideoDecodeError` (never a hang).
+    ffmpeg decodes (and downscales to ``max_side``) into a pipe; a thread reads whole batches
+    into a queue bounded in bytes, and ffmpeg blocks when the pipe is full, so memory stays flat
+    whatever the video's length. Timestamps are the decoder's (ffmpeg's ``showinfo``), not
+    index/fps. Frames are moved to ``device`` (pinned memory and a non-blocking copy on CUDA).
+    Decoder errors are listed in ``warnings``; no frame at all, more frames lost than decoded,
+    or no frame for ``timeout_s`` seconds raises :class:`VideoDecodeError` (never a hang).
+
+    decord streams the same frames but holds every frame it decodes ahead of the reader: its
+    ``get_batch`` feeds packets in a busy loop until a frame comes out, so a decoding thread
+    slowed by torch on the same cores falls further behind with each lag and the decoded
+    frames pile up (measured: 2.9 GiB after the first batch of 1080p, 16 GiB in a decoding
+    process beside an MTCNN process). decord stays for random access (``open_reader``).
 
     Example:
         >>> for batch in FrameLoader(probe("data/sample/sample.mp4"), batch_size=16):
@@ -202,23 +210,30 @@ class FrameLoader:
         self.device = torch.device(device)
         self.size = decode_size(info, max_side)
         frame_bytes = self.size[0] * self.size[1] * 3
-        # decord's get_batch is slower and hungrier on big batches of big frames (measured, 500
-        # frames of 1080p: batches of 16 took 4.8 s at 1.8 GiB peak RSS, batches of 4 3.4 s at 1.2 GiB)
         self.batch_size = max(1, min(batch_size, batch_bytes // frame_bytes))
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_bytes // (frame_bytes * self.batch_size)))
         self._stop = threading.Event()
         self.timeout_s = timeout_s
         self.frames_decoded = 0
         self.frames_total = 0
-        self.failed: list[tuple[int, int, str]] = []
-        self.backend = "decord-cpu"
+        self.backend = "ffmpeg-cpu"
+        self._log = _DecoderLog()
 
-    def _open(self) -> Any:
-        width, height = self.size if self.size != (self.info.width, self.info.height) else (-1, -1)
+    def command(self) -> list[str]:
+        """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded."""
+        width, height = self.size
+        scale = f",scale={width}:{height}" if self.size != (self.info.width, self.info.height) else ""
+        return [
+            ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
+            "-threads", str(min(4, os.cpu_count() or 1)), "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
+            "-vf", f"showinfo=checksum=0{scale}", "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+        ]  # fmt: skip
+
+    def _open(self) -> subprocess.Popen[bytes]:
         try:
-            return open_reader(self.info.path, width, height)
-        except Exception as exc:  # decord raises its own DECORDError and RuntimeError
-            raise VideoDecodeError(f"{self.info.path}: decord cannot open the video ({_first_line(exc)})") from exc
+            return subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise VideoDecodeError(f"{self.info.path}: cannot start ffmpeg ({exc})") from exc
 
     def _put(self, item: Any) -> bool:
         while not self._stop.is_set():
@@ -230,41 +245,54 @@ class FrameLoader:
         return False
 
     def _produce(self) -> None:
+        proc = None
         try:
-            reader = self._open()
-            total = len(reader)
-            if total == 0:
-                raise VideoDecodeError(f"{self.info.path}: the video holds no decodable frames")
-            for start in range(0, total, self.batch_size):
-                if self._stop.is_set():
-                    return
-                idx = list(range(start, min(start + self.batch_size, total)))
-                try:
-                    frames = reader.get_batch(idx).asnumpy()
-                    times = np.round(reader.get_frame_timestamp(idx)[:, 0].astype(np.float64), 6)
-                except Exception as exc:  # corrupt packets: skip this batch, say so, go on
-                    self._failed(idx[0], idx[-1], _first_line(exc))
-                    continue
-                tensor = torch.from_numpy(frames)
+            proc = self._open()
+            if self._stop.is_set():
+                return
+            logger = threading.Thread(target=self._log.read, args=(proc.stderr,), name="facetools-ffmpeg-log", daemon=True)
+            logger.start()
+            width, height = self.size
+            done = 0
+            while not self._stop.is_set():
+                frames = np.empty((self.batch_size, height, width, 3), np.uint8)
+                n = _read_frames(proc.stdout, frames)  # type: ignore[arg-type]
+                if n == 0:
+                    break
+                times = self._log.times(done, done + n, self.info.fps, self.timeout_s)
+                tensor = torch.from_numpy(frames[:n])
                 if self.device.type == "cuda":
                     tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-                if not self._put(FrameBatch(tensor, np.asarray(idx), times, self.info.width / frames.shape[2])):
+                if not self._put(FrameBatch(tensor, np.arange(done, done + n), times, self.info.width / width)):
                     return
-            self.frames_total = total
+                done += n
+            proc.wait()
+            logger.join(timeout=self.timeout_s)
+            self.frames_total = done
+            if done == 0:
+                reason = self._log.errors[-1] if self._log.errors else f"ffmpeg exit status {proc.returncode}"
+                raise VideoDecodeError(f"{self.info.path}: no frame could be decoded ({reason})")
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put(exc)
             return
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
         self._put(None)
 
-    def _failed(self, first: int, last: int, reason: str) -> None:
-        if self.failed and self.failed[-1][1] == first - 1:
-            first = self.failed.pop()[0]
-        self.failed.append((first, last, reason))
+    @property
+    def frames_produced(self) -> int:
+        """Frames ffmpeg has decoded so far; ahead of ``frames_decoded`` by at most the queue and the pipe."""
+        return self._log.count
 
     @property
     def warnings(self) -> list[str]:
-        """Frame ranges that could not be decoded, and frames the header announced but the decoder never saw."""
-        out = [f"frames {a}-{b} could not be decoded and were skipped ({why})" for a, b, why in self.failed]
+        """Decoder errors, and frames the header announced but the decoder never gave."""
+        out = []
+        if self._log.errors:
+            first = self._log.errors[0]
+            out.append(f"the decoder reported {self._log.error_count} errors (first: {first}); damaged frames may be missing or concealed")
         if self.frames_total and self.frames_total < 0.9 * self.info.frame_count:
             out.append(f"the container announces {self.info.frame_count} frames but only {self.frames_total} could be read")
         return out
@@ -288,15 +316,69 @@ class FrameLoader:
                 yield item
         finally:
             self._stop.set()
-            thread.join(timeout=1)
-        skipped = sum(b - a + 1 for a, b, _ in self.failed)
-        if self.frames_decoded == 0 or skipped > self.frames_decoded:
-            reason = self.failed[0][2] if self.failed else "no frames"
-            raise VideoDecodeError(f"{self.info.path}: {skipped} of {skipped + self.frames_decoded} frames could not be decoded ({reason})")
+            thread.join(timeout=5)
+        lost = self.info.frame_count - self.frames_decoded
+        if self._log.errors and lost > self.frames_decoded:
+            why = self._log.errors[0]
+            raise VideoDecodeError(f"{self.info.path}: {lost} of {self.info.frame_count} frames could not be decoded ({why})")
 
 
-def _first_line(exc: BaseException) -> str:
-    """The gist of a decoder exception: first line, without decord's ``[time] file.cc:N:`` prefixes."""
-    text = str(exc).strip().splitlines()
-    line = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text[0]) if text else type(exc).__name__
-    return line[:160]
+def _read_frames(pipe: BinaryIO, out: np.ndarray) -> int:
+    """Fill ``out`` (N×H×W×3) from ``pipe``; the number of whole frames read (fewer at the end)."""
+    view = memoryview(out).cast("B")
+    got = 0
+    while got < len(view):
+        n = pipe.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got // (out[0].nbytes)
+
+
+_SHOWINFO = re.compile(rb"\] \[info\] n:\s*(\d+)\s+pts:\s*\S+\s+pts_time:(\S+)")
+_ERROR = re.compile(rb"\[(?:error|fatal|panic)\] (.*)")
+
+
+class _DecoderLog:
+    """ffmpeg's stderr, read by a thread: each frame's presentation time, and the errors."""
+
+    def __init__(self) -> None:
+        self._times: list[float] = []
+        self.errors: list[str] = []
+        self.error_count = 0
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def read(self, stream: BinaryIO) -> None:
+        for line in stream:
+            if m := _SHOWINFO.search(line):
+                with self._changed:
+                    self._times.append(_float(m.group(2)))
+                    self._changed.notify_all()
+            elif m := _ERROR.search(line):
+                self.error_count += 1
+                if len(self.errors) < 5:
+                    self.errors.append(m.group(1).decode(errors="replace").strip()[:160])
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    @property
+    def count(self) -> int:
+        return len(self._times)
+
+    def times(self, start: int, stop: int, fps: float, timeout_s: float) -> np.ndarray:
+        """Times of frames ``[start, stop)`` in seconds; index/fps where ffmpeg gave none."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._times) >= stop or self._closed, timeout=timeout_s)
+            known = self._times[start:stop]
+        out = np.arange(start, stop, dtype=np.float64) / fps
+        out[: len(known)] = [t if np.isfinite(t) else out[i] for i, t in enumerate(known)]
+        return np.round(out, 6)
+
+
+def _float(text: bytes) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

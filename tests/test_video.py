@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,16 @@ def test_loader_stops_early_without_hanging(sample: Path) -> None:
         assert len(batch) == 8
         break
     assert loader.frames_decoded == 8
+
+
+def test_a_slow_consumer_holds_the_decoder_back(sample: Path) -> None:
+    loader = FrameLoader(probe(sample), batch_size=8, queue_bytes=8 * 640 * 360 * 3 * 2)  # a queue of two batches
+    batches = iter(loader)
+    next(batches)
+    time.sleep(1.5)  # the whole 500-frame sample decodes in well under a second when nothing holds it back
+    assert loader.frames_decoded == 8
+    assert loader.frames_produced < 60, "decoding must wait for the consumer, not run ahead into memory"
+    assert sum(len(b) for b in batches) == 492
 
 
 def test_huge_frames_are_decoded_downscaled(tmp_path: Path) -> None:
