@@ -18,7 +18,7 @@ from .errors import InputValidationError
 from .identity import Identity, cosine_distances, merge_intervals
 from .results import Analysis
 from .track import interpolate_boxes
-from .video import open_reader
+from .video import FrameLoader
 
 ASPECTS = {"9:16": 9 / 16, "1:1": 1.0, "16:9": 16 / 9}
 
@@ -176,13 +176,6 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def _frames(path: str, first: int, count: int, device: torch.device, batch: int = 32) -> Iterator[torch.Tensor]:
-    reader = open_reader(path)
-    for start in range(first, first + count, batch):
-        idx = list(range(start, min(start + batch, first + count)))
-        yield torch.from_numpy(reader.get_batch(idx).asnumpy()).to(device)
-
-
 def render_clip(analysis: Analysis, identity: Identity, first: int, count: int, out: Path, options: ExportOptions) -> Clip:
     """Decode frames ``first … first+count−1`` once, crop them along the path, encode with the source's audio."""
     info = analysis.video
@@ -218,9 +211,9 @@ def render_clip(analysis: Analysis, identity: Identity, first: int, count: int, 
 
     def chunks() -> Iterator[bytes]:
         done = 0
-        for batch in _frames(info.path, first, count, device):
-            n = len(batch)
-            boxes = torch.as_tensor(windows[done : done + n], dtype=torch.float32, device=device)
+        for decoded in FrameLoader(info, batch_size=32, device=device, first=first, count=count):
+            batch, n = decoded.frames, len(decoded)
+            boxes = torch.as_tensor(windows[done : done + n] / decoded.scale, dtype=torch.float32, device=device)
             rois = torch.cat([torch.arange(n, device=device, dtype=torch.float32)[:, None], boxes], dim=1)
             crops = roi_align(batch.permute(0, 3, 1, 2).float(), rois, output_size=(height, width), aligned=True)
             yield crops.round().clamp(0, 255).byte().permute(0, 2, 3, 1).contiguous().cpu().numpy().tobytes()

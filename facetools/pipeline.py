@@ -22,6 +22,7 @@ from .embed import Embedder, FacePatch, cut_patch, embed_patches, load_embedder
 from .errors import InputValidationError
 from .gallery import embed_gallery
 from .identity import build_identities, cluster_tracks, name_identities
+from .memory import MemoryReleaser
 from .monitor import ResourceMonitor
 from .results import FACE_COLUMNS, TRACK_COLUMNS, Analysis
 from .shots import ShotDetector
@@ -151,6 +152,7 @@ def _embed_tracks(tracks: list[Track], embedder: Embedder) -> None:
         start += len(t.patches)
         t.embedding = mean / np.linalg.norm(mean)
         t.patches = [t.best_patch]
+        t.last_patch = None
 
 
 def analyze(
@@ -213,6 +215,7 @@ def analyze(
 
         monitor.mark("detect, track, embed")
         batches = iter(loader)
+        releaser = MemoryReleaser()
         while True:
             with timer("decode_wait"):
                 batch = next(batches, None)
@@ -243,6 +246,7 @@ def analyze(
                 with timer("track"):
                     done = tracker.update(frame, int(shot_ids[i]), ids, here.boxes, patches)
                 finish(done)
+            releaser.maybe()
             hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
         finish(tracker.flush())
         hook("analyze", loader.frames_decoded, loader.frames_decoded)

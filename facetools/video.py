@@ -205,8 +205,12 @@ class FrameLoader:
         queue_bytes: int = 256 * 2**20,
         batch_bytes: int = 24 * 2**20,
         timeout_s: float = 120.0,
+        first: int = 0,
+        count: int | None = None,
     ) -> None:
         self.info = info
+        self.first = first
+        self.count = count
         self.device = torch.device(device)
         self.size = decode_size(info, max_side)
         frame_bytes = self.size[0] * self.size[1] * 3
@@ -219,14 +223,22 @@ class FrameLoader:
         self.backend = "ffmpeg-cpu"
         self._log = _DecoderLog()
 
+    @property
+    def _seek_s(self) -> float:
+        """Where ffmpeg starts decoding: half a frame before frame ``first`` (ffmpeg counts times from there)."""
+        return max(0.0, (self.first - 0.5) / self.info.fps)
+
     def command(self) -> list[str]:
         """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded."""
         width, height = self.size
         scale = f",scale={width}:{height}" if self.size != (self.info.width, self.info.height) else ""
+        seek = ["-ss", f"{self._seek_s:.6f}"] if self.first > 0 else []
+        frames = ["-frames:v", str(self.count)] if self.count is not None else []
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
-            "-threads", str(min(4, os.cpu_count() or 1)), "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
-            "-vf", f"showinfo=checksum=0{scale}", "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+            "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
+            "-vf", f"showinfo=checksum=0{scale}", "-fps_mode", "passthrough", *frames,
+            "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
 
     def _open(self) -> subprocess.Popen[bytes]:
@@ -259,11 +271,12 @@ class FrameLoader:
                 n = _read_frames(proc.stdout, frames)  # type: ignore[arg-type]
                 if n == 0:
                     break
-                times = self._log.times(done, done + n, self.info.fps, self.timeout_s)
+                times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + (self._seek_s if self.first > 0 else 0.0)
                 tensor = torch.from_numpy(frames[:n])
                 if self.device.type == "cuda":
                     tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-                if not self._put(FrameBatch(tensor, np.arange(done, done + n), times, self.info.width / width)):
+                indices = np.arange(self.first + done, self.first + done + n)
+                if not self._put(FrameBatch(tensor, indices, np.round(times, 6), self.info.width / width)):
                     return
                 done += n
             proc.wait()
@@ -293,8 +306,8 @@ class FrameLoader:
         if self._log.errors:
             first = self._log.errors[0]
             out.append(f"the decoder reported {self._log.error_count} errors (first: {first}); damaged frames may be missing or concealed")
-        if self.frames_total and self.frames_total < 0.9 * self.info.frame_count:
-            out.append(f"the container announces {self.info.frame_count} frames but only {self.frames_total} could be read")
+        if self.frames_total and self.frames_total < 0.9 * self._expected:
+            out.append(f"the container announces {self._expected} frames but only {self.frames_total} could be read")
         return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
@@ -317,10 +330,14 @@ class FrameLoader:
         finally:
             self._stop.set()
             thread.join(timeout=5)
-        lost = self.info.frame_count - self.frames_decoded
+        lost = self._expected - self.frames_decoded
         if self._log.errors and lost > self.frames_decoded:
             why = self._log.errors[0]
-            raise VideoDecodeError(f"{self.info.path}: {lost} of {self.info.frame_count} frames could not be decoded ({why})")
+            raise VideoDecodeError(f"{self.info.path}: {lost} of {self._expected} frames could not be decoded ({why})")
+
+    @property
+    def _expected(self) -> int:
+        return self.count if self.count is not None else self.info.frame_count - self.first
 
 
 def _read_frames(pipe: BinaryIO, out: np.ndarray) -> int:
@@ -374,7 +391,7 @@ class _DecoderLog:
             known = self._times[start:stop]
         out = np.arange(start, stop, dtype=np.float64) / fps
         out[: len(known)] = [t if np.isfinite(t) else out[i] for i, t in enumerate(known)]
-        return np.round(out, 6)
+        return out
 
 
 def _float(text: bytes) -> float:

@@ -48,7 +48,7 @@ def test_shot_cuts_are_found(sample_analysis, sample_truth) -> None:
 def test_run_json_records_the_run(sample_analysis) -> None:
     run = sample_analysis.run
     assert run["frames_decoded"] == 500 and run["frames_detected"] == 100 and run["stride"] == 5
-    assert run["device"] == "cpu" and run["decoder"] == "decord-cpu"
+    assert run["device"] == "cpu" and run["decoder"] == "ffmpeg-cpu"
     assert {"detect", "embed", "decode_wait", "cluster"} <= set(run["stage_seconds"])
     assert run["peak_rss_mb"] > 0 and run["frames_per_second"] > 0
     assert "torch" in run["versions"] and run["config"]["embedder"] == "dlib"
