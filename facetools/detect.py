@@ -67,7 +67,7 @@ class FaceDetector:
         self,
         device: torch.device | str = "cpu",
         *,
-        long_side: int = 960,
+        long_side: int = 1280,
         min_face_size: int = 20,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         factor: float = 0.709,

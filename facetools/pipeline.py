@@ -65,7 +65,7 @@ class Config:
     facenet_weights: str | None = None
     stride: int = 0
     batch_size: int = 16
-    detect_long_side: int = 960
+    detect_long_side: int = 1280
     min_face_size: int = 20
     min_score: float = 0.9
     mtcnn_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
