@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -18,13 +17,12 @@ from .errors import InputValidationError
 from .identity import merge_intervals
 from .plots import colour
 from .results import Analysis
-from .video import open_reader
+from .video import read_frames
 
 
-def draw_frame(analysis: Analysis, frame: int, reader: Any = None) -> np.ndarray:
+def draw_frame(analysis: Analysis, frame: int) -> np.ndarray:
     """Frame ``frame`` of the analysed video with every face box coloured and labelled by identity."""
-    reader = reader or open_reader(analysis.video.path)
-    image = Image.fromarray(reader[int(frame)].asnumpy())
+    image = Image.fromarray(read_frames(analysis.video, [int(frame)]).frames[0].numpy())
     sx, sy = image.width / analysis.video.width, image.height / analysis.video.height
     names = {p.id: p.name for p in analysis.identities}
     draw = ImageDraw.Draw(image)

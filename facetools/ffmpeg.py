@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import threading
@@ -18,6 +19,16 @@ def binary(name: str) -> str:
     if path is None:
         raise FacetoolsError(f"{name} not found on PATH: {INSTALL_HINT}")
     return path
+
+
+@functools.cache
+def version() -> str:
+    """ffmpeg's version string (``5.1.9-0+deb12u1``), or ``unknown``."""
+    try:
+        first = run(["ffmpeg", "-version"], timeout=30).decode(errors="replace").split("\n", 1)[0]
+    except FacetoolsError:
+        return "unknown"
+    return first.split()[2] if first.startswith("ffmpeg version ") else "unknown"
 
 
 def run(args: list[str], *, timeout: float = 600.0, what: str = "ffmpeg failed", stdin: bytes | None = None) -> bytes:

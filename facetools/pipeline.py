@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import ffmpeg
 from .detect import FaceDetector
 from .embed import Embedder, FacePatch, cut_patch, embed_patches, load_embedder
 from .errors import InputValidationError
@@ -120,11 +121,12 @@ class _Timer:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("facetools", "torch", "facenet-pytorch", "decord2", "decord", "dlib-bin", "numpy"):
+    for dist in ("facetools", "torch", "facenet-pytorch", "dlib-bin", "numpy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
+    out["ffmpeg"] = ffmpeg.version()
     return out
 
 

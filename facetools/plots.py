@@ -140,12 +140,12 @@ def stage_times(analysis: Analysis) -> Figure:
 
 def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
     """``count`` evenly spaced frames of a video file in one row, with their times."""
-    from .video import open_reader
+    from .video import probe, read_frames
 
-    reader = open_reader(clip)
-    indices = np.linspace(0, len(reader) - 1, count).round().astype(int).tolist()
-    frames = reader.get_batch(indices).asnumpy()
-    times = reader.get_frame_timestamp(indices)[:, 0]
+    info = probe(clip)
+    indices = np.linspace(0, info.frame_count - 1, count).round().astype(int).tolist()
+    batch = read_frames(info, indices)
+    frames, times = batch.frames.numpy(), batch.times
     h, w = frames.shape[1:3]
     fig = Figure(figsize=(1.6 * count * w / h, 2.0))
     axes = np.atleast_1d(fig.subplots(1, count))

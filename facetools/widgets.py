@@ -11,7 +11,6 @@ from PIL import Image
 
 from .explore import appearances, draw_frame, merge_identities, rename_identity
 from .results import Analysis
-from .video import open_reader
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:
@@ -32,8 +31,7 @@ class Explorer:
 
         self.folder = Path(folder)
         self.analysis = Analysis.load(self.folder)
-        self._reader = open_reader(self.analysis.video.path)
-        last = len(self._reader) - 1
+        last = max(1, self.analysis.run.get("frames_decoded", self.analysis.video.frame_count)) - 1
         self.slider = w.IntSlider(0, 0, last, description="frame", continuous_update=False, layout=w.Layout(width="90%"))
         self.image = w.Image(format="jpeg")
         self.person = w.Dropdown(description="identity")
@@ -76,7 +74,7 @@ class Explorer:
         self.show()
 
     def show(self) -> None:
-        self.image.value = _jpeg(draw_frame(self.analysis, self.slider.value, self._reader))
+        self.image.value = _jpeg(draw_frame(self.analysis, self.slider.value))
 
     def next_appearance(self) -> None:
         """Move the slider to the identity's next segment start after the current frame (wrapping)."""
