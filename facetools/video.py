@@ -33,6 +33,8 @@ class VideoInfo:
     """What ffprobe says about a video file, before any decoding.
 
     ``width`` and ``height`` are those of the frames as displayed (after ``rotation``).
+    ``frame_count`` is the container's count where it has one (``frame_count_exact``), else
+    duration × frame rate.
     """
 
     path: str
@@ -46,6 +48,7 @@ class VideoInfo:
     variable_frame_rate: bool
     rotation: int
     has_audio: bool
+    frame_count_exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +153,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         variable_frame_rate=bool(real_rate and avg_rate and abs(real_rate - avg_rate) / real_rate > 0.01),
         rotation=rotation,
         has_audio=has_audio,
+        frame_count_exact=bool(video.get("nb_frames")),
     )
 
 
@@ -294,7 +298,7 @@ class FrameLoader:
         if self._log.errors:
             first = self._log.errors[0]
             out.append(f"the decoder reported {self._log.error_count} errors (first: {first}); damaged frames may be missing or concealed")
-        if self.frames_total and self.frames_total < 0.9 * self._expected:
+        if self.info.frame_count_exact and self.frames_total and self.frames_total < 0.9 * self._expected:
             out.append(f"the container announces {self._expected} frames but only {self.frames_total} could be read")
         return out
 
