@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import threading
@@ -29,6 +30,12 @@ def version() -> str:
     except FacetoolsError:
         return "unknown"
     return first.split()[2] if first.startswith("ffmpeg version ") else "unknown"
+
+
+def at_least(major: int, minor: int) -> bool:
+    """Whether the installed ffmpeg is ``major.minor`` or newer (unparsable versions, such as git builds, count as new)."""
+    m = re.match(r"n?(\d+)\.(\d+)", version())
+    return m is None or (int(m.group(1)), int(m.group(2))) >= (major, minor)
 
 
 def run(args: list[str], *, timeout: float = 600.0, what: str = "ffmpeg failed", stdin: bytes | None = None) -> bytes:

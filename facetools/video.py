@@ -226,10 +226,11 @@ class FrameLoader:
         scale = f",scale={width}:{height}" if self.size != (self.info.width, self.info.height) else ""
         seek = ["-ss", f"{self._seek_s:.6f}"] if self.first > 0 else []
         frames = ["-frames:v", str(self.count)] if self.count is not None else []
+        every_frame = ["-fps_mode", "passthrough"] if ffmpeg.at_least(5, 1) else ["-vsync", "passthrough"]
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
             "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
-            "-vf", f"showinfo=checksum=0{scale}", "-fps_mode", "passthrough", *frames,
+            "-vf", f"showinfo=checksum=0{scale}", *every_frame, *frames,
             "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
 

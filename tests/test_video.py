@@ -90,3 +90,14 @@ def test_probe_rejects_an_empty_file(tmp_path: Path) -> None:
     (tmp_path / "x.mkv").write_bytes(b"")
     with pytest.raises(InputValidationError, match="file is empty"):
         probe(tmp_path / "x.mkv")
+
+
+@pytest.mark.parametrize(
+    ("version", "new"), [("4.4.2-0ubuntu0.22.04.1", False), ("5.1.9-0+deb12u1", True), ("n7.1", True), ("N-113-gabc", True)]
+)
+def test_older_ffmpeg_gets_the_option_it_knows(version: str, new: bool, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facetools import ffmpeg
+
+    monkeypatch.setattr(ffmpeg, "version", lambda: version)
+    command = FrameLoader(probe(sample)).command()
+    assert ("-fps_mode" in command) is new and ("-vsync" in command) is not new  # -fps_mode arrived in ffmpeg 5.1
