@@ -264,7 +264,7 @@ class FrameLoader:
                 n = _read_frames(proc.stdout, frames)  # type: ignore[arg-type]
                 if n == 0:
                     break
-                times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + (self._seek_s if self.first > 0 else 0.0)
+                times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + self._seek_s
                 tensor = torch.from_numpy(frames[:n])
                 if self.device.type == "cuda":
                     tensor = tensor.pin_memory().to(self.device, non_blocking=True)
