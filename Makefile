@@ -1,11 +1,14 @@
-# facetools — `make demo` runs the analysis notebook on the bundled sample; `make test` runs the tests.
+# facetools — `make demo` runs the analysis notebook on the bundled sample; `make test` runs the tests;
+# `make lab` opens JupyterLab on notebooks/ with the venv as the kernel.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.facetools-installed
 VIDEOS ?= data/sample/sample.mp4
+LAB_PORT ?= 8888
+LAB_IP ?= localhost
 
-.PHONY: demo test report lint clean-reports
+.PHONY: demo test lab report lint clean-reports
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -24,6 +27,18 @@ report: $(STAMP)
 test: $(STAMP)
 	bash scripts/system-deps.sh --browser
 	$(BIN)/python -m pytest
+
+# The notebooks ask for the kernel "python3": register the venv's interpreter under that name inside the
+# venv and put the venv's share/jupyter first on JUPYTER_PATH, so a user-level python3 kernel cannot win.
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (facetools .venv)" >/dev/null
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
+	echo; echo "  JupyterLab on notebooks/ (stop with Ctrl-C); open:"; \
+	echo; echo "    http://$(LAB_IP):$(LAB_PORT)/lab/tree/explore.ipynb?token=$$token"; echo; \
+	JUPYTER_PATH="$(CURDIR)/$(VENV)/share/jupyter$${JUPYTER_PATH:+:$$JUPYTER_PATH}" exec $(BIN)/jupyter lab \
+	  --ServerApp.root_dir=notebooks --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
+	  --IdentityProvider.token=$$token $$root $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -25,12 +25,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import facetools
-from facetools.detect import FaceDetector
-from facetools.embed import cut_patch, load_embedder
-from facetools.evaluate import Evaluation, evaluate
-from facetools.identity import Identity, merge_intervals
-from facetools.synth import Scene, Shot, photo_scene, render
-from facetools.video import FrameLoader
+from facetools.devdata.evaluate import Evaluation, evaluate
+from facetools.devdata.synth import Scene, Shot, photo_scene, render
+from facetools.intervals import merge_intervals
+from facetools.io.loader import FrameLoader
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import load_embedder
+from facetools.stages.faces import cut_patch
+from facetools.stages.identity import Identity
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 CONDITIONS = ["clean", "small", "blur", "dark", "mirror", "occluded", "motion"]

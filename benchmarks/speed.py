@@ -43,7 +43,8 @@ def child(code: str, *args: str) -> dict:
 
 DECODE = """
 import json, resource, sys, time
-from facetools.video import FrameLoader, probe
+from facetools.io.loader import FrameLoader
+from facetools.io.probe import probe
 t = time.perf_counter(); n = sum(len(b) for b in FrameLoader(probe(sys.argv[1]), batch_size=16))
 rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 print(json.dumps({"frames": n, "seconds": time.perf_counter() - t, "peak_rss_mb": rss}))
@@ -85,7 +86,7 @@ import json, sys
 import torch  # before decord: see facetools/__init__.py
 import decord, numpy as np, pandas as pd
 from facenet_pytorch import MTCNN
-from facetools.track import iou_matrix
+from facetools.geometry import iou_matrix
 faces = pd.read_csv(sys.argv[2]); stride = int(sys.argv[3]); n = int(sys.argv[4])
 reader = decord.VideoReader(sys.argv[1]); mtcnn = MTCNN(keep_all=True)
 found = total = 0

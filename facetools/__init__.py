@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from facetools.config import Config
+from facetools.errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
+from facetools.io.probe import VideoInfo, probe
+from facetools.outputs.analysis import Analysis
+from facetools.run.batch import BatchItem, analyze_batch
+from facetools.run.pipeline import analyze
+
 from . import _import_order  # noqa: F401  (first: refuses a crash-prone import order)
-from .batch import BatchItem, analyze_batch
-from .errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
-from .pipeline import Config, analyze
-from .results import Analysis
-from .video import VideoInfo, probe
 
 __version__ = "0.1.0"
 

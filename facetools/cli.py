@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .errors import FacetoolsError, InputValidationError
+from facetools.errors import FacetoolsError, InputValidationError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -62,13 +62,13 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "sample":
-        from .sample import sample_video
+        from facetools.devdata.sample import sample_video
 
         print(sample_video())
         return 0
     if args.command == "analyze":
-        from .pipeline import analyze
-        from .progress import TqdmProgress
+        from facetools.run.pipeline import analyze
+        from facetools.run.progress import TqdmProgress
 
         analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), **_options(args))
         out = analysis.save(args.out)
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "export":
         return _export(args)
-    from .report import report
+    from facetools.outputs.report import report
 
     params: dict[str, Any] = {k: v for k, v in _options(args).items() if v not in (None, "", 0, "auto")}
     if args.parameters_file:
@@ -95,9 +95,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import ExportOptions, export_clips
-    from .results import Analysis
-    from .video import probe
+    from facetools.io.probe import probe
+    from facetools.outputs.analysis import Analysis
+    from facetools.outputs.export import ExportOptions, export_clips
 
     analysis = Analysis.load(args.analysis)
     info = probe(args.video)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from facetools import analyze
-from facetools.detect import FaceDetector
-from facetools.sample import sample_video
-from facetools.synth import truth_file
+from facetools.devdata.sample import sample_video
+from facetools.devdata.synth import truth_file
+from facetools.stages.detect import FaceDetector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -145,7 +145,7 @@ def main() -> None:
     import tempfile
 
     from facetools import FacetoolsError, analyze
-    from facetools.sample import sample_video
+    from facetools.devdata.sample import sample_video
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

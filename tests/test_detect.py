@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from skimage import data
 
-from facetools.detect import Detections, FaceDetector
-from facetools.sample import ASTRONAUT_FACE
-from facetools.track import iou_matrix
+from facetools.devdata.sample import ASTRONAUT_FACE
+from facetools.geometry import iou_matrix
+from facetools.stages.detect import Detections, FaceDetector
 
 
 def test_finds_the_astronaut(detector: FaceDetector) -> None:

@@ -9,8 +9,9 @@ import pytest
 from skimage import data
 
 from facetools import ModelLoadError
-from facetools.embed import DlibEmbedder, FaceNetEmbedder, cut_patch, face_quality, load_embedder
-from facetools.identity import cosine_distances
+from facetools.geometry import cosine_distances
+from facetools.stages.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
+from facetools.stages.faces import cut_patch, face_quality
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_dlib_separates_two_people_and_keeps_one_together(dlib_embedder: DlibEmb
 
 
 def test_dlib_threshold_separates_the_shared_photos(dlib_embedder: DlibEmbedder, detector, shared_data: Path) -> None:
-    from facetools.gallery import gallery_photos
+    from facetools.stages.gallery import gallery_photos
 
     labels, patches = [], []
     for name, paths in gallery_photos(shared_data / "faces").items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from facetools.evaluate import bcubed, label_faces, purity, temporal_iou
+from facetools.devdata.evaluate import bcubed, label_faces, purity, temporal_iou
 
 
 def test_bcubed_perfect_and_merged() -> None:

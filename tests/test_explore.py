@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from facetools import InputValidationError
-from facetools.explore import appearances, draw_frame, merge_identities, rename_identity
-from facetools.results import Analysis
+from facetools.outputs.analysis import Analysis
+from facetools.outputs.explore import appearances, draw_frame, merge_identities, rename_identity
 
 
 @pytest.fixture()
@@ -55,7 +55,7 @@ def test_rename_and_merge_are_saved(folder: Path) -> None:
 
 def test_explorer_slider_redraws_and_edits_persist(folder: Path) -> None:
     pytest.importorskip("ipywidgets")
-    from facetools.widgets import Explorer
+    from facetools.outputs.widgets import Explorer
 
     explorer = Explorer(folder)
     first = explorer.image.value

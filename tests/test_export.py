@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from facetools.embed import DlibEmbedder, cut_patch
-from facetools.export import ExportOptions, export_clips, plan_segments, select_target
-from facetools.identity import Identity, cosine_distances
-from facetools.results import Analysis
+from facetools.geometry import cosine_distances
+from facetools.outputs.analysis import Analysis
+from facetools.outputs.export import ExportOptions, export_clips, plan_segments, select_target
+from facetools.stages.embed import DlibEmbedder
+from facetools.stages.faces import cut_patch
+from facetools.stages.identity import Identity
 
 
 def _streams(path: Path) -> dict[str, float]:
@@ -104,7 +106,7 @@ def test_clips_follow_the_target(saved: Analysis, sample: Path, tmp_path: Path, 
 
 
 def clip_windows(analysis: Analysis, identity: Identity, clip) -> np.ndarray:
-    from facetools.export import crop_path
+    from facetools.outputs.export import crop_path
 
     return crop_path(analysis, identity, np.arange(clip.first_frame, clip.first_frame + clip.frames), ExportOptions())
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from facetools.identity import agglomerate, build_identities, cluster_tracks, merge_intervals, name_identities, overlapping
-from facetools.track import Track
+from facetools.intervals import merge_intervals
+from facetools.stages.identity import agglomerate, build_identities, cluster_tracks, name_identities, overlapping
+from facetools.stages.track import Track
 
 
 def _unit(*v: float) -> np.ndarray:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facetools import FacetoolsError, VideoDecodeError, analyze, probe
-from facetools.video import FrameLoader
+from facetools.io.loader import FrameLoader
 
 from . import corpus
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from facetools import InputValidationError
-from facetools.results import Analysis
+from facetools.outputs.analysis import Analysis
 
 
 def test_save_and_load_round_trip(sample_analysis, tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_save_and_load_round_trip(sample_analysis, tmp_path: Path) -> None:
 
 def test_failed_save_leaves_no_identities_json(sample_analysis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = sample_analysis.save(tmp_path / "run")
-    from facetools import plots
+    from facetools.outputs import plots
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")

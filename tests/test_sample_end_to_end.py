@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facetools.evaluate import evaluate
-from facetools.synth import truth_segments
+from facetools.devdata.evaluate import evaluate
+from facetools.devdata.synth import truth_segments
 
 
 def test_two_identities_with_real_screen_time(sample_analysis) -> None:

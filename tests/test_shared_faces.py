@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from facetools import analyze
-from facetools.evaluate import evaluate
-from facetools.synth import people_shots, render
+from facetools.devdata.evaluate import evaluate
+from facetools.devdata.synth import people_shots, render
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from facetools.embed import FacePatch
-from facetools.track import Tracker, iou_matrix
+from facetools.geometry import iou_matrix
+from facetools.stages.faces import FacePatch
+from facetools.stages.track import Tracker
 
 
 def _patch(q: float = 1.0) -> FacePatch:
@@ -93,7 +94,7 @@ def test_gap_is_bridged_only_when_the_appearance_check_agrees() -> None:
 
 
 def test_interpolate_boxes() -> None:
-    from facetools.track import interpolate_boxes
+    from facetools.geometry import interpolate_boxes
 
     boxes = np.array([[0, 0, 10, 10], [10, 0, 20, 10]], dtype=np.float32)
     assert np.allclose(interpolate_boxes(np.array([0, 10]), boxes, np.array([5])), [[5, 0, 15, 10]])

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from facetools import InputValidationError, probe
-from facetools.video import FrameLoader, decode_size, read_frames
+from facetools.io.loader import FrameLoader, read_frames
+from facetools.io.probe import decode_size
 
 from .conftest import ffmpeg_video
 
@@ -96,7 +97,7 @@ def test_probe_rejects_an_empty_file(tmp_path: Path) -> None:
     ("version", "new"), [("4.4.2-0ubuntu0.22.04.1", False), ("5.1.9-0+deb12u1", True), ("n7.1", True), ("N-113-gabc", True)]
 )
 def test_older_ffmpeg_gets_the_option_it_knows(version: str, new: bool, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from facetools import ffmpeg
+    from facetools.io import ffmpeg
 
     monkeypatch.setattr(ffmpeg, "version", lambda: version)
     command = FrameLoader(probe(sample)).command()

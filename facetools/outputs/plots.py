@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
 if TYPE_CHECKING:
-    from .results import Analysis
+    from facetools.outputs.analysis import Analysis
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -140,7 +140,8 @@ def stage_times(analysis: Analysis) -> Figure:
 
 def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
     """``count`` evenly spaced frames of a video file in one row, with their times."""
-    from .video import probe, read_frames
+    from facetools.io.loader import read_frames
+    from facetools.io.probe import probe
 
     info = probe(clip)
     indices = np.linspace(0, info.frame_count - 1, count).round().astype(int).tolist()
@@ -158,7 +159,7 @@ def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
 
 
 def compare_runs(table: pd.DataFrame) -> Figure:
-    """Identities found and speed of several runs (the table of ``facetools.report.compare_runs``)."""
+    """Identities found and speed of several runs (the table of ``facetools.outputs.report.compare_runs``)."""
     fig = Figure(figsize=(10, 0.8 + 0.45 * max(len(table), 1)))
     axes = fig.subplots(1, 3, sharey=True)
     labels = [f"{r} (stride {s}, {e})" for r, s, e in zip(table.index, table["stride"], table["embedder"])]

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .detect import FaceDetector
-from .embed import Embedder, cut_patch
-from .errors import InputValidationError
+from facetools.errors import InputValidationError
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import Embedder
+from facetools.stages.faces import cut_patch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from . import ffmpeg
-from .errors import InputValidationError
+from facetools.errors import InputValidationError
+from facetools.io import ffmpeg
 
 if TYPE_CHECKING:
-    from .detect import FaceDetector
+    from facetools.stages.detect import FaceDetector
 
 
 @dataclass

@@ -13,12 +13,13 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 from torchvision.ops import roi_align
 
-from . import ffmpeg
-from .errors import InputValidationError
-from .identity import Identity, cosine_distances, merge_intervals
-from .results import Analysis
-from .track import interpolate_boxes
-from .video import FrameLoader
+from facetools.errors import InputValidationError
+from facetools.geometry import cosine_distances, interpolate_boxes
+from facetools.intervals import merge_intervals
+from facetools.io import ffmpeg
+from facetools.io.loader import FrameLoader
+from facetools.outputs.analysis import Analysis
+from facetools.stages.identity import Identity
 
 ASPECTS = {"9:16": 9 / 16, "1:1": 1.0, "16:9": 16 / 9}
 
@@ -90,8 +91,9 @@ def select_target(analysis: Analysis, target: str, photo_embedder: object | None
 def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     from PIL import Image
 
-    from .detect import FaceDetector
-    from .embed import cut_patch, load_embedder
+    from facetools.stages.detect import FaceDetector
+    from facetools.stages.embed import load_embedder
+    from facetools.stages.faces import cut_patch
 
     people = [p for p in analysis.identities if p.embedding.size]
     if not people:

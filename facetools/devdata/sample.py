@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import sample_dir
-from .synth import Scene, Shot, render, truth_file
+from facetools.devdata.synth import Scene, Shot, render, truth_file
+from facetools.paths import sample_dir
 
 ASTRONAUT_FACE = (181.0, 62.0, 268.0, 172.0)
 CAMERAMAN_FACE = (199.0, 119.0, 254.0, 192.0)

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from .identity import overlap_seconds
-from .synth import truth_segments
-from .track import iou_matrix
+from facetools.devdata.synth import truth_segments
+from facetools.geometry import iou_matrix
+from facetools.intervals import overlap_seconds
 
 if TYPE_CHECKING:
-    from .results import Analysis
+    from facetools.outputs.analysis import Analysis
 
 
 def label_faces(faces: pd.DataFrame, truth: dict[str, Any], min_iou: float = 0.3) -> pd.Series:
@@ -93,7 +93,7 @@ class Evaluation:
 
 
 def evaluate(analysis: Analysis, truth: dict[str, Any]) -> Evaluation:
-    """Score an analysis against the ground truth written by :func:`facetools.synth.render`.
+    """Score an analysis against the ground truth written by :func:`facetools.devdata.synth.render`.
 
     Faces matched to no true person count as false faces and are left out of BCubed;
     unassigned faces (identity −1) count as singletons, so they lower recall.

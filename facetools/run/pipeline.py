@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict
 from importlib import metadata
 from typing import Any
 
@@ -17,78 +17,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import ffmpeg
-from .detect import FaceDetector
-from .embed import Embedder, FacePatch, cut_patch, embed_patches, load_embedder
-from .errors import InputValidationError
-from .gallery import embed_gallery
-from .identity import build_identities, cluster_tracks, name_identities
-from .memory import MemoryReleaser
-from .monitor import ResourceMonitor
-from .results import FACE_COLUMNS, TRACK_COLUMNS, Analysis
-from .shots import ShotDetector
-from .track import Track, Tracker
-from .video import FrameLoader, probe
+from facetools.config import Config
+from facetools.errors import InputValidationError
+from facetools.io import ffmpeg
+from facetools.io.loader import FrameLoader
+from facetools.io.probe import probe
+from facetools.outputs.analysis import FACE_COLUMNS, TRACK_COLUMNS, Analysis
+from facetools.run.memory import MemoryReleaser
+from facetools.run.monitor import ResourceMonitor
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import Embedder, embed_patches, load_embedder
+from facetools.stages.faces import FacePatch, cut_patch
+from facetools.stages.gallery import embed_gallery
+from facetools.stages.identity import build_identities, cluster_tracks, name_identities
+from facetools.stages.shots import ShotDetector
+from facetools.stages.track import Track, Tracker
 
 ProgressHook = Callable[[str, int, int], None]
 """``hook(stage, completed, total)``, called as work advances; ``total`` may be an estimate."""
-
-
-@dataclass
-class Config:
-    """Every setting of a run; ``run.json`` records it whole.
-
-    Attributes:
-        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
-        embedder: ``auto`` (FaceNet when its weights are present, else dlib), ``facenet`` or ``dlib``.
-        facenet_weights: path of FaceNet's VGGFace2 weights (default ``$TORCH_HOME/checkpoints``).
-        stride: detect every ``stride``-th frame; 0 picks ``fps // 5`` (≥ 5 detections per second).
-        batch_size: frames decoded and detected together.
-        detect_long_side: frames are downscaled to this long side for detection.
-        min_face_size: smallest face to detect, in original pixels.
-        min_score: least MTCNN probability to keep a face.
-        mtcnn_thresholds: MTCNN's three stage thresholds.
-        pyramid_factor: MTCNN's image pyramid step.
-        max_decode_side: larger videos are decoded downscaled to this long side.
-        shot_threshold: sensitivity of cut detection (lower finds more cuts).
-        track_iou: least IoU to continue a track.
-        track_max_gap_s: longest time a track may go undetected and continue.
-        faces_per_track: best faces embedded per track.
-        min_track_faces: tracks with fewer faces only join existing identities.
-        cluster_threshold: cosine distance to join identities; None takes the embedder's own.
-        merge_gap_s: gaps in an identity's presence shorter than this are bridged.
-        gallery: folder of reference photos that name identities.
-        monitor_hz: resource samples per second.
-    """
-
-    device: str = "auto"
-    embedder: str = "auto"
-    facenet_weights: str | None = None
-    stride: int = 0
-    batch_size: int = 16
-    detect_long_side: int = 1280
-    min_face_size: int = 20
-    min_score: float = 0.9
-    mtcnn_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
-    pyramid_factor: float = 0.709
-    max_decode_side: int = 1920
-    shot_threshold: float = 0.06
-    track_iou: float = 0.3
-    track_max_gap_s: float = 0.5
-    faces_per_track: int = 3
-    min_track_faces: int = 3
-    cluster_threshold: float | None = None
-    merge_gap_s: float = 0.5
-    gallery: str | None = None
-    monitor_hz: float = 5.0
-
-    def with_options(self, **options: Any) -> Config:
-        """A copy with ``options`` changed; unknown names raise ``InputValidationError``."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise InputValidationError(f"unknown option(s): {', '.join(unknown)}")
-        return replace(self, **options)
 
 
 def resolve_device(name: str) -> torch.device:

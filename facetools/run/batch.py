@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import FacetoolsError
-from .pipeline import ProgressHook, analyze
+from facetools.errors import FacetoolsError
+from facetools.run.pipeline import ProgressHook, analyze
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .explore import appearances, draw_frame, merge_identities, rename_identity
-from .results import Analysis
+from facetools.outputs.analysis import Analysis
+from facetools.outputs.explore import appearances, draw_frame, merge_identities, rename_identity
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:

@@ -1,6 +1,6 @@
 """Editing and viewing a finished analysis: frames with labelled boxes, renaming and merging identities.
 
-The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.widgets`) call these; edits are
+The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.outputs.widgets`) call these; edits are
 saved back into the analysis folder so the next report uses them.
 """
 
@@ -13,11 +13,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from .errors import InputValidationError
-from .identity import merge_intervals
-from .plots import colour
-from .results import Analysis
-from .video import read_frames
+from facetools.errors import InputValidationError
+from facetools.intervals import merge_intervals
+from facetools.io.loader import read_frames
+from facetools.outputs.analysis import Analysis
+from facetools.outputs.plots import colour
 
 
 def draw_frame(analysis: Analysis, frame: int) -> np.ndarray:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import FacetoolsError
-from .paths import project_root, reports_dir, resolve
-from .progress import TqdmProgress
-from .results import Analysis
+from facetools.errors import FacetoolsError
+from facetools.outputs.analysis import Analysis
+from facetools.paths import project_root, reports_dir, resolve
+from facetools.run.progress import TqdmProgress
 
 NOTEBOOK = "notebooks/analyze_video.ipynb"
 
@@ -27,8 +27,8 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
 
     ``out_dir`` defaults to ``reports/<video stem>``; empty option values are left at their defaults.
     """
-    from .pipeline import analyze
-    from .sample import sample_video
+    from facetools.devdata.sample import sample_video
+    from facetools.run.pipeline import analyze
 
     path = resolve(video) if video else sample_video()
     out = resolve(out_dir) if out_dir else reports_dir() / path.stem
@@ -46,10 +46,10 @@ def run_export(
     Returns the analysis, the clips folder and the clips.
 
     ``analysis_dir`` defaults to ``reports/<stem>``, ``out_dir`` to ``<analysis_dir>/clips``;
-    ``options`` are :class:`facetools.export.ExportOptions` fields.
+    ``options`` are :class:`facetools.outputs.export.ExportOptions` fields.
     """
-    from .export import ExportOptions, export_clips
-    from .sample import sample_video
+    from facetools.devdata.sample import sample_video
+    from facetools.outputs.export import ExportOptions, export_clips
 
     path = resolve(video) if video else sample_video()
     folder = resolve(analysis_dir) if analysis_dir else reports_dir() / path.stem

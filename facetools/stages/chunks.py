@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import torch
 
-from .errors import GPUMemoryError
+from facetools.errors import GPUMemoryError
 
 T = TypeVar("T")
 

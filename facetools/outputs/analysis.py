@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .identity import Identity, overlap_seconds
-from .track import interpolate_boxes
-from .video import VideoInfo
+from facetools.geometry import interpolate_boxes
+from facetools.intervals import overlap_seconds
+from facetools.io.probe import VideoInfo
+from facetools.stages.identity import Identity
 
 FACE_COLUMNS = ["frame", "time_s", "x1", "y1", "x2", "y2", "score", "track", "identity"]
 TRACK_COLUMNS = ["track", "identity", "shot", "faces", "first_frame", "last_frame", "start_s", "end_s"]
@@ -100,7 +101,7 @@ class Analysis:
         Everything is written to a temporary folder first and moved in with
         ``identities.json`` last, so an interrupted save never looks complete.
         """
-        from . import plots
+        from facetools.outputs import plots
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ class Analysis:
         """Read an analysis written by :meth:`save`."""
         out = Path(out_dir)
         if not (out / "identities.json").is_file():
-            from .errors import InputValidationError
+            from facetools.errors import InputValidationError
 
             raise InputValidationError(f"{out}: no complete analysis here (identities.json missing)")
         meta = json.loads((out / "identities.json").read_text())

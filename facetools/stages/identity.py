@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .track import Track
+from facetools.geometry import cosine_distances
+from facetools.intervals import merge_intervals
+from facetools.stages.track import Track
 
 
 @dataclass(eq=False)
@@ -50,11 +52,6 @@ class Identity:
             "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
             "thumbnail": self.thumbnail,
         }
-
-
-def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``1 − a·bᵀ`` for rows of L2-normalised vectors."""
-    return 1.0 - np.asarray(a, dtype=np.float64) @ np.asarray(b, dtype=np.float64).T
 
 
 def overlapping(tracks: list[Track]) -> np.ndarray:
@@ -177,22 +174,6 @@ def _attach_singletons(core: list[Track], emb: np.ndarray, labels: np.ndarray, t
 def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     c = np.stack([emb[labels == k].mean(0) for k in range(labels.max() + 1)])
     return c / np.linalg.norm(c, axis=1, keepdims=True)
-
-
-def merge_intervals(intervals: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
-    """Sort and join intervals that overlap or lie less than ``gap`` seconds apart."""
-    out: list[tuple[float, float]] = []
-    for s, e in sorted(intervals):
-        if out and s - out[-1][1] < gap:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-def overlap_seconds(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    """Total time inside both of two sets of disjoint intervals."""
-    return float(sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b))
 
 
 def build_identities(tracks: list[Track], spans: dict[int, tuple[float, float]], gap: float) -> list[Identity]:

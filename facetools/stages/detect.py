@@ -8,8 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batching import in_chunks, initial_chunk
-from .errors import ModelLoadError
+from facetools.errors import ModelLoadError
+from facetools.stages.chunks import in_chunks, initial_chunk
 
 
 @dataclass

@@ -9,7 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterable
 
-from .errors import FacetoolsError, FFmpegError
+from facetools.errors import FacetoolsError, FFmpegError
 
 INSTALL_HINT = "install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; conda: conda install -c conda-forge ffmpeg)"
 

@@ -1,0 +1,83 @@
+"""``Config``: every option of a run, with its default and help text (the CLI and run.json read it from here)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
+from typing import Any
+
+from facetools.errors import InputValidationError
+
+EXTRACT = "extract"
+IDENTIFY = "identify"
+
+
+def option(default: Any, help: str, *, stage: str = EXTRACT, cli: bool = False, choices: tuple[str, ...] = ()) -> Any:
+    """A ``Config`` field: ``stage`` says which stage reads it; ``cli`` fields become command-line options."""
+    return field(default=default, metadata={"help": help, "stage": stage, "cli": cli, "choices": choices})
+
+
+@dataclass
+class Config:
+    """Every setting of a run; ``run.json`` records it whole.
+
+    Extract options change the stored tracks (changing one means decoding again); identify
+    options only change how stored tracks become identities (``facetools recluster``).
+    """
+
+    device: str = option("auto", "auto (CUDA when available) | cpu | cuda[:N]", cli=True)
+    embedder: str = option("auto", "face embedder: auto (FaceNet when its weights are present, else dlib)", cli=True,
+                           choices=("auto", "facenet", "dlib"))  # fmt: skip
+    facenet_weights: str | None = option(None, "path of FaceNet's VGGFace2 weights (default $TORCH_HOME/checkpoints)")
+    stride: int = option(0, "detect every N-th frame; 0 picks fps // 5 (at least 5 detections a second)", cli=True)
+    batch_size: int = option(16, "frames decoded and detected together")
+    detect_long_side: int = option(1280, "frames are downscaled to this long side for detection (pixels)")
+    min_face_size: int = option(20, "smallest face to detect, in original pixels")
+    min_score: float = option(0.9, "least MTCNN probability to keep a face")
+    mtcnn_thresholds: tuple[float, float, float] = option((0.6, 0.7, 0.7), "MTCNN's three stage thresholds")
+    pyramid_factor: float = option(0.709, "MTCNN's image pyramid step")
+    max_decode_side: int = option(1920, "larger videos are decoded downscaled to this long side (pixels)")
+    shot_threshold: float = option(0.06, "sensitivity of cut detection (lower finds more cuts)")
+    track_iou: float = option(0.3, "least IoU between a track's predicted box and a face to continue it")
+    track_max_gap_s: float = option(0.5, "longest time (s) a track may go undetected and continue")
+    faces_per_track: int = option(3, "best faces embedded per track")
+    min_track_faces: int = option(3, "tracks with fewer faces only join existing identities", stage=IDENTIFY)
+    cluster_threshold: float | None = option(None, "cosine distance under which tracks of good faces join; default: the embedder's "
+                                             "calibrated threshold", stage=IDENTIFY, cli=True)  # fmt: skip
+    merge_gap_s: float = option(0.5, "gaps in an identity's presence shorter than this (s) are bridged", stage=IDENTIFY)
+    gallery: str | None = option(None, "folder of reference photos naming identities (photos named after people, or a "
+                                 "sub-folder per person)", stage=IDENTIFY, cli=True)  # fmt: skip
+    monitor_hz: float = option(5.0, "resource samples per second")
+
+    def with_options(self, **options: Any) -> Config:
+        """A copy with ``options`` changed; unknown names raise ``InputValidationError``."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InputValidationError(f"unknown option(s): {', '.join(unknown)}")
+        return replace(self, **options)
+
+    def identify_options(self) -> dict[str, Any]:
+        """The options that only the identify stage reads."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["stage"] == IDENTIFY}
+
+
+def cli_fields(stage: str | None = None) -> list[Field[Any]]:
+    """``Config`` fields offered on the command line (of one stage, or all)."""
+    return [f for f in fields(Config) if f.metadata["cli"] and (stage is None or f.metadata["stage"] == stage)]
+
+
+def add_cli_options(parser: argparse.ArgumentParser, stage: str | None = None) -> None:
+    """Add ``--name`` options for the command-line ``Config`` fields; unset options stay ``None``."""
+    for f in cli_fields(stage):
+        default = f.default if f.default is not MISSING else None
+        kind = {"int": int, "float": float, "float | None": float}.get(str(f.type), str)
+        extra: dict[str, Any] = {"choices": list(f.metadata["choices"])} if f.metadata["choices"] else {}
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", type=kind, default=None, help=f"{f.metadata['help']} (default: {default})", **extra
+        )
+
+
+def chosen_options(args: argparse.Namespace, stage: str | None = None) -> dict[str, Any]:
+    """The ``Config`` options given on the command line."""
+    return {f.name: getattr(args, f.name) for f in cli_fields(stage) if getattr(args, f.name, None) is not None}

@@ -1,0 +1,1 @@
+"""The bundled sample and synthetic test videos, and their evaluation."""

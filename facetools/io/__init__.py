@@ -1,0 +1,1 @@
+"""Reading videos and writing files: probe, frame loaders, ffmpeg, the run store."""

@@ -1,0 +1,1 @@
+"""What a person reads: the Analysis, plots, reports, clips, the explorer."""

@@ -1,0 +1,1 @@
+"""Running the stages: analyze, batches and executors, resource monitor, progress."""

@@ -1,0 +1,1 @@
+"""The stages of the data flow: detect, shots, track, faces, embed, identity, gallery."""
