@@ -1,17 +1,30 @@
-"""facetools: who appears in a video, when, and for how long."""
+"""facetools: who appears in a video, when, and for how long.
+
+The heavy names (``analyze``, ``extract``: torch and the models) are imported on first use, so
+that ``recluster`` and the cross-video tools start without torch.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from facetools import _import_order  # noqa: F401  (first: refuses a crash-prone import order)
 from facetools.config import Config
 from facetools.errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
 from facetools.io.probe import VideoInfo, probe
-from facetools.outputs.analysis import Analysis
-from facetools.run.batch import BatchItem, analyze_batch
-from facetools.run.pipeline import analyze
-
-from . import _import_order  # noqa: F401  (first: refuses a crash-prone import order)
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Analysis": "facetools.outputs.analysis",
+    "BatchItem": "facetools.run.batch",
+    "analyze": "facetools.run.pipeline",
+    "analyze_batch": "facetools.run.batch",
+    "extract": "facetools.stages.extract",
+    "identify": "facetools.stages.identify",
+    "recluster": "facetools.run.recluster",
+}
 
 __all__ = [
     "Analysis",
@@ -26,5 +39,14 @@ __all__ = [
     "VideoInfo",
     "analyze",
     "analyze_batch",
+    "extract",
+    "identify",
     "probe",
+    "recluster",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'facetools' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``facetools`` command: analyze, report, export, sample."""
+"""The ``facetools`` command: analyze, recluster, report, export, sample."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ from typing import Any
 
 import yaml
 
+from facetools.config import Config, add_cli_options, chosen_options
 from facetools.errors import FacetoolsError, InputValidationError
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
-    p.add_argument("--embedder", default="auto", choices=["auto", "facenet", "dlib"], help="face embedder (default: auto)")
-    p.add_argument("--stride", type=int, default=0, help="detect every N-th frame (default: 0 = fps/5)")
-    p.add_argument("--gallery", default=None, help="folder of reference photos naming identities")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("video")
     a.add_argument("--out", required=True, help="output folder")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
-    _common(a)
+    add_cli_options(a)
 
     r = sub.add_parser("report", help="run the analysis notebook per video and write an HTML index")
     r.add_argument("videos", nargs="+")
@@ -37,7 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="redo videos whose report is complete")
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
     r.add_argument("--parameters-file", help="YAML file of notebook parameters")
-    _common(r)
+    add_cli_options(r)
+
+    c = sub.add_parser("recluster", help="identify a run directory's stored tracks again (seconds: no decoding)")
+    c.add_argument("run_dir")
+    c.add_argument(
+        "--threshold", type=float, dest="cluster_threshold", help=Config.__dataclass_fields__["cluster_threshold"].metadata["help"]
+    )
+    c.add_argument("--gallery", help=Config.__dataclass_fields__["gallery"].metadata["help"])
+    c.add_argument("--report", action="store_true", help="also re-render report.html (papermill; slower)")
 
     e = sub.add_parser("export", help="cut face-tracked clips of one person, with the source's audio")
     e.add_argument("video")
@@ -56,10 +58,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"device": args.device, "embedder": args.embedder, "stride": args.stride, "gallery": args.gallery}
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.command == "sample":
         from facetools.devdata.sample import sample_video
@@ -70,16 +68,18 @@ def _run(args: argparse.Namespace) -> int:
         from facetools.run.pipeline import analyze
         from facetools.run.progress import TqdmProgress
 
-        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), **_options(args))
+        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), **chosen_options(args))
         out = analysis.save(args.out)
         names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
         print(f"{len(analysis.identities)} identities ({names}); results in {out}")
         return 0
     if args.command == "export":
         return _export(args)
+    if args.command == "recluster":
+        return _recluster(args)
     from facetools.outputs.report import report
 
-    params: dict[str, Any] = {k: v for k, v in _options(args).items() if v not in (None, "", 0, "auto")}
+    params: dict[str, Any] = chosen_options(args)
     if args.parameters_file:
         loaded = yaml.safe_load(Path(args.parameters_file).read_text()) or {}
         if not isinstance(loaded, dict):
@@ -107,12 +107,28 @@ def _export(args: argparse.Namespace) -> int:
         round(analysis.video.duration_s, 1),
     ):
         raise InputValidationError(f"{args.video} is not the video analysed in {args.analysis} ({analysis.video.path})")
-    analysis.video = info
+    analysis.trackset.video = info
     options = ExportOptions(args.aspect, args.height, args.gap, args.min_length, args.padding, args.segment, device=args.device)
     clips = export_clips(analysis, args.target, args.out, options)
     for c in clips:
         print(f"{c.file}: {c.start_s:.2f}-{c.end_s:.2f} s, {c.width}x{c.height}{', with audio' if c.has_audio else ''}")
     print(f"{len(clips)} clips of {clips[0].target_name if clips else args.target} in {args.out} (manifest.json)")
+    return 0
+
+
+def _recluster(args: argparse.Namespace) -> int:
+    from facetools.run.recluster import recluster
+
+    options = {k: v for k, v in (("cluster_threshold", args.cluster_threshold), ("gallery", args.gallery)) if v is not None}
+    analysis = recluster(args.run_dir, **options)
+    if args.report:
+        from facetools.outputs.report import rerender
+
+        rerender(args.run_dir)
+    names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
+    loose = analysis.unidentified
+    print(f"{len(analysis.identities)} identities ({names}); unidentified: {len(loose.tracks)} tracks, {loose.screen_time_s:.1f} s; "
+          f"threshold {analysis.run.cluster_threshold}; {analysis.run.identify_seconds:.2f} s to identify")  # fmt: skip
     return 0
 
 

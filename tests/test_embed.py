@@ -11,6 +11,7 @@ from skimage import data
 from facetools import ModelLoadError
 from facetools.geometry import cosine_distances
 from facetools.stages.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
+from facetools.calibration import estimate_yaw, laplacian_variance
 from facetools.stages.faces import cut_patch, face_quality
 
 
@@ -71,14 +72,13 @@ def test_cut_patch_keeps_box_and_limits_size() -> None:
 
 def test_face_quality_prefers_sharp_frontal_faces() -> None:
     rng = np.random.default_rng(0)
-    sharp = rng.integers(0, 255, (80, 80)).astype(np.float32)
-    flat = np.full((80, 80), 128.0)
-    frontal = np.array([[20, 30], [60, 30], [40, 50], [25, 65], [55, 65]], dtype=np.float32)
-    profile = frontal.copy()
-    profile[2, 0] = 62
-    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(flat, 0.99, 80, frontal)
-    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(sharp, 0.99, 80, profile)
-    assert face_quality(sharp, 0.99, 80, frontal) > face_quality(sharp, 0.99, 30, frontal)
+    sharp = laplacian_variance(rng.integers(0, 255, (80, 80)).astype(np.float32))
+    flat = laplacian_variance(np.full((80, 80), 128.0))
+    frontal = estimate_yaw(np.array([[20, 30], [60, 30], [40, 50], [25, 65], [55, 65]], dtype=np.float32))
+    profile = estimate_yaw(np.array([[20, 30], [60, 30], [62, 50], [25, 65], [55, 65]], dtype=np.float32))
+    assert face_quality(0.99, 80, frontal, sharp) > face_quality(0.99, 80, frontal, flat)
+    assert face_quality(0.99, 80, frontal, sharp) > face_quality(0.99, 80, profile, sharp)
+    assert face_quality(0.99, 80, frontal, sharp) > face_quality(0.99, 30, frontal, sharp)
 
 
 def test_auto_falls_back_to_dlib_without_facenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,7 +87,7 @@ def test_a_stalled_decoder_raises_instead_of_hanging(sample: Path, monkeypatch: 
     import time
 
     loader = FrameLoader(probe(sample), timeout_s=0.5)
-    monkeypatch.setattr(loader, "command", lambda: [sys.executable, "-c", "import time; time.sleep(30)"])  # a decoder that never answers
+    monkeypatch.setattr(loader, "command", lambda seek_s=0.0: [sys.executable, "-c", "import time; time.sleep(30)"])  # a decoder that never answers
     started = time.perf_counter()
     with pytest.raises(VideoDecodeError, match="decoding stalled"):
         next(iter(loader))

@@ -107,7 +107,7 @@ def evaluate(analysis: Analysis, truth: dict[str, Any]) -> Evaluation:
     true = truth_label[known].tolist()
     predicted = [int(i) if i >= 0 else f"unassigned-{k}" for k, i in zip(matched.index, matched["identity"])]
     p, r, f = bcubed(predicted, true)
-    stride = int(analysis.run.get("stride", 1))
+    stride = int(analysis.run.stride)
     coverage, identity_of, tiou = {}, {}, {}
     for person, rows in truth["people"].items():
         ids = matched.loc[truth_label[known] == person, "identity"]

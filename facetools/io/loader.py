@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import re
@@ -72,10 +73,15 @@ class FrameLoader:
         timeout_s: float = 120.0,
         first: int = 0,
         count: int | None = None,
+        times: np.ndarray | None = None,
     ) -> None:
         self.info = info
         self.first = first
         self.count = count
+        # Random access: frames are found by their presentation time in this table of every frame's time.
+        self._table = None if first == 0 and count is None else (frame_times(info) if times is None else np.asarray(times, np.float64))
+        if self._table is not None and not 0 <= first < len(self._table):
+            raise VideoDecodeError(f"{info.path}: frame {first} does not exist (the video has {len(self._table)} frames)")
         self.device = torch.device(device)
         self.size = decode_size(info, max_side)
         frame_bytes = self.size[0] * self.size[1] * 3
@@ -88,28 +94,46 @@ class FrameLoader:
         self.backend = "ffmpeg-cpu"
         self._log = _DecoderLog()
 
-    @property
-    def _seek_s(self) -> float:
-        """Where ffmpeg starts decoding: half a frame before frame ``first`` (ffmpeg counts times from there)."""
-        return max(0.0, (self.first - 0.5) / self.info.fps)
+    def _seek_s(self, back_s: float = 0.0) -> float:
+        """Where ffmpeg starts decoding: half a frame interval (plus ``back_s``) before frame ``first``'s time."""
+        if self._table is None or self.first == 0:
+            return 0.0
+        return max(0.0, float(self._table[self.first]) - 0.5 * _interval(self._table, self.first) - back_s)
 
-    def command(self) -> list[str]:
+    def command(self, seek_s: float = 0.0) -> list[str]:
         """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded."""
         width, height = self.size
         scale = f",scale={width}:{height}" if self.size != (self.info.width, self.info.height) else ""
-        seek = ["-ss", f"{self._seek_s:.6f}"] if self.first > 0 else []
-        frames = ["-frames:v", str(self.count)] if self.count is not None else []
+        seek = ["-ss", f"{seek_s:.6f}"] if seek_s > 0 else []
         every_frame = ["-fps_mode", "passthrough"] if ffmpeg.at_least(5, 1) else ["-vsync", "passthrough"]
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
             "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
-            "-vf", f"showinfo=checksum=0{scale}", *every_frame, *frames,
-            "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+            "-vf", f"showinfo=checksum=0{scale}", *every_frame, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
 
-    def _open(self) -> subprocess.Popen[bytes]:
+    def _number(self, done: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame numbers of decoded frames ``done, done+1, …`` with ``times``, and which to hand out.
+
+        A sequential pass numbers frames as they come; after a seek each frame is numbered by
+        finding its time in the table, so that frame N is the frame a sequential pass numbers N.
+        """
+        if self._table is None:
+            return np.arange(done, done + len(times)), np.ones(len(times), dtype=bool)
+        table = self._table
+        pos = np.clip(np.searchsorted(table, times), 1, max(1, len(table) - 1))
+        indices = np.where(np.abs(table[pos - 1] - times) <= np.abs(table[np.minimum(pos, len(table) - 1)] - times), pos - 1, pos)
+        indices = np.minimum(indices, len(table) - 1)
+        close = np.abs(table[indices] - times) < 0.5 * np.array([_interval(table, i) for i in indices])
+        return indices, close & (indices >= self.first) & (indices <= self._last)
+
+    @property
+    def _last(self) -> int:
+        return self.first + self.count - 1 if self.count is not None else (len(self._table) - 1 if self._table is not None else 1 << 62)
+
+    def _open(self, seek_s: float) -> subprocess.Popen[bytes]:
         try:
-            return subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            return subprocess.Popen(self.command(seek_s), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise VideoDecodeError(f"{self.info.path}: cannot start ffmpeg ({exc})") from exc
 
@@ -123,11 +147,21 @@ class FrameLoader:
         return False
 
     def _produce(self) -> None:
-        proc = None
         try:
-            proc = self._open()
-            if self._stop.is_set():
-                return
+            # Containers without an index (MPEG-TS, …) can seek past the target: seek further back then.
+            for back_s in (0.0, 3.0, 20.0, float("inf")):
+                if self._decode(self._seek_s(back_s)) or self._seek_s(back_s) == 0.0:
+                    break
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(exc)
+            return
+        self._put(None)
+
+    def _decode(self, seek_s: float) -> bool:
+        """One ffmpeg run from ``seek_s``; False (nothing handed out) when it started after frame ``first``."""
+        self._log = _DecoderLog()
+        proc = self._open(seek_s)
+        try:
             logger = threading.Thread(target=self._log.read, args=(proc.stderr,), name="facetools-ffmpeg-log", daemon=True)
             logger.start()
             width, height = self.size
@@ -137,28 +171,33 @@ class FrameLoader:
                 n = _read_frames(proc.stdout, frames)  # type: ignore[arg-type]
                 if n == 0:
                     break
-                times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + self._seek_s
-                tensor = torch.from_numpy(frames[:n])
-                if self.device.type == "cuda":
-                    tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-                indices = np.arange(self.first + done, self.first + done + n)
-                if not self._put(FrameBatch(tensor, indices, np.round(times, 6), self.info.width / width)):
-                    return
+                times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + seek_s
+                indices, keep = self._number(done, times)
+                if done == 0 and seek_s > 0 and indices[0] > self.first:
+                    return False
                 done += n
-            proc.wait()
-            logger.join(timeout=self.timeout_s)
+                if keep.any():
+                    tensor = torch.from_numpy(frames[:n][keep])
+                    if self.device.type == "cuda":
+                        tensor = tensor.pin_memory().to(self.device, non_blocking=True)
+                    if not self._put(FrameBatch(tensor, indices[keep], np.round(times[keep], 6), self.info.width / width)):
+                        return True
+                if indices[-1] >= self._last:
+                    break
+            if self._stop.is_set():
+                return True
             self.frames_total = done
+            if self.count is None:
+                proc.wait(timeout=self.timeout_s)
+                logger.join(timeout=self.timeout_s)
             if done == 0:
-                reason = self._log.errors[-1] if self._log.errors else f"ffmpeg exit status {proc.returncode}"
+                reason = self._log.errors[-1] if self._log.errors else f"ffmpeg exit status {proc.poll()}"
                 raise VideoDecodeError(f"{self.info.path}: no frame could be decoded ({reason})")
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            self._put(exc)
-            return
+            return True
         finally:
-            if proc is not None and proc.poll() is None:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        self._put(None)
 
     @property
     def frames_produced(self) -> int:
@@ -267,8 +306,11 @@ def _float(text: bytes) -> float:
         return float("nan")
 
 
-def read_frames(info: VideoInfo, indices: Sequence[int], max_side: int = 3840) -> FrameBatch:
+def read_frames(info: VideoInfo, indices: Sequence[int], max_side: int = 3840, times: np.ndarray | None = None) -> FrameBatch:
     """Frames ``indices`` of the video (random access), one ffmpeg seek per run of consecutive indices.
+
+    ``times`` is every frame's time from a sequential pass (an analysis stores it); without it
+    the times come from the demuxer (:func:`frame_times`).
 
     About 0.3-0.5 s a seek on 1080p H.264 here, and no memory kept afterwards: one random read
     through decord left 1.5-2.4 GiB of frames decoded ahead behind it.
@@ -280,7 +322,8 @@ def read_frames(info: VideoInfo, indices: Sequence[int], max_side: int = 3840) -
             runs[-1].append(i)
         else:
             runs.append([i])
-    batches = [b for run in runs for b in FrameLoader(info, max_side=max_side, first=run[0], count=len(run))]
+    table = frame_times(info) if times is None else times
+    batches = [b for run in runs for b in FrameLoader(info, max_side=max_side, first=run[0], count=len(run), times=table)]
     if not batches:
         raise VideoDecodeError(f"{info.path}: frames {list(indices)[:5]} could not be read")
     got = FrameBatch(torch.cat([b.frames for b in batches]), np.concatenate([b.indices for b in batches]),
@@ -290,3 +333,40 @@ def read_frames(info: VideoInfo, indices: Sequence[int], max_side: int = 3840) -
         raise VideoDecodeError(f"{info.path}: frames {missing[:5]} could not be read")
     pick = [int(np.flatnonzero(got.indices == int(i))[0]) for i in indices]
     return FrameBatch(got.frames[pick], got.indices[pick], got.times[pick], got.scale)
+
+
+def _interval(table: np.ndarray, i: int) -> float:
+    """The time from frame ``i`` to its neighbour (the next, or the previous for the last frame)."""
+    if len(table) < 2:
+        return 1.0
+    j = min(int(i), len(table) - 2)
+    return float(max(table[j + 1] - table[j], 1e-3))
+
+
+@functools.lru_cache(maxsize=16)
+def _packet_times(path: str, size: int, mtime: float, start: float) -> np.ndarray:
+    out = ffmpeg.run(
+        ["ffprobe", "-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path],
+        timeout=300,
+        what="ffprobe could not list the video's packets",
+    )
+    times = []
+    for line in out.decode(errors="replace").splitlines():
+        pts, _, flags = line.partition(",")
+        if "D" not in flags and pts not in ("", "N/A"):
+            times.append(float(pts) - start)
+    return np.sort(np.asarray(times, dtype=np.float64))
+
+
+def frame_times(info: VideoInfo) -> np.ndarray:
+    """Every frame's time (presentation time minus the container's start) from the demuxer's packets.
+
+    Fast (no decoding); packets an edit list discards are left out and B-frame reordering is
+    undone by sorting. A sequential pass's own times (stored with an analysis) are preferred
+    where they exist: they also reflect frames a damaged file could not give.
+    """
+    st = os.stat(info.path)
+    table = _packet_times(info.path, st.st_size, st.st_mtime, info.start_s)
+    if len(table) == 0:
+        raise VideoDecodeError(f"{info.path}: the video stream holds no frames with timestamps")
+    return table.copy()

@@ -26,7 +26,9 @@ class VideoInfo:
 
     ``width`` and ``height`` are those of the frames as displayed (after ``rotation``).
     ``frame_count`` is the container's count where it has one (``frame_count_exact``), else
-    duration × frame rate.
+    duration × frame rate. Times are on the one time base of the project: a frame's presentation
+    time minus the container's start time ``start_s`` (the position a player shows, what
+    ``ffmpeg -ss`` seeks to); ``video_start_s`` is where the video stream starts on it.
     """
 
     path: str
@@ -41,6 +43,8 @@ class VideoInfo:
     rotation: int
     has_audio: bool
     frame_count_exact: bool = True
+    start_s: float = 0.0
+    video_start_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +117,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         raise InputValidationError(f"{p}: video stream has no frame rate")
     duration = float(video.get("duration") or meta.get("format", {}).get("duration") or 0.0)
     frames = int(video.get("nb_frames") or round(duration * fps))
+    start = _seconds(meta.get("format", {}).get("start_time"))
     return VideoInfo(
         path=str(p),
         width=width,
@@ -126,7 +131,16 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         rotation=rotation,
         has_audio=has_audio,
         frame_count_exact=bool(video.get("nb_frames")),
+        start_s=start,
+        video_start_s=round(_seconds(video.get("start_time"), start) - start, 6),
     )
+
+
+def _seconds(text: Any, default: float = 0.0) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return default
 
 
 def decode_size(info: VideoInfo, max_side: int) -> tuple[int, int]:

@@ -6,32 +6,47 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
+from facetools.errors import InputValidationError
 from facetools.geometry import interpolate_boxes
 from facetools.intervals import overlap_seconds
 from facetools.io.probe import VideoInfo
+from facetools.io.store import TRACKS_FILE, Edits, load_tracks, save_tracks
 from facetools.stages.identity import Identity
+from facetools.stages.tracks import RunInfo, TrackSet
 
-FACE_COLUMNS = ["frame", "time_s", "x1", "y1", "x2", "y2", "score", "track", "identity"]
-TRACK_COLUMNS = ["track", "identity", "shot", "faces", "first_frame", "last_frame", "start_s", "end_s"]
+if TYPE_CHECKING:
+    from facetools.config import Config
+
 # identities.json is written last: its presence means the directory is complete.
-CONTRACT_FILES = [
-    "faces.csv",
-    "tracks.csv",
-    "embeddings.npy",
-    "run.json",
-    "utilization.csv",
-    "timeline.png",
-    "utilization.png",
-    "identities.json",
-]
+CONTRACT_FILES = ["faces.csv", "tracks.csv", "embeddings.npy", "run.json", "utilization.csv", "timeline.png", "utilization.png",
+                  "identities.json"]  # fmt: skip
+
+
+@dataclass
+class Unidentified:
+    """The faces no identity could vouch for: shown, not hidden, and assignable by hand."""
+
+    tracks: list[int]
+    faces: int
+    segments: list[tuple[float, float]]
+    best_tracks: list[int] = field(default_factory=list)
+    thumbnails: list[str] = field(default_factory=list)
+
+    @property
+    def screen_time_s(self) -> float:
+        return float(sum(e - s for s, e in self.segments))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"faces": self.faces, "tracks": self.tracks, "screen_time_s": round(self.screen_time_s, 3),
+                "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments], "thumbnails": self.thumbnails}  # fmt: skip
 
 
 @dataclass
@@ -39,24 +54,46 @@ class Analysis:
     """Who appears in a video, when, and how the run went.
 
     Attributes:
-        video: the probed input.
+        trackset: the stored tracks it was identified from.
         faces: one row per detected face (``FACE_COLUMNS``).
         tracks: one row per track (``TRACK_COLUMNS``).
         identities: people, sorted by screen time, largest first.
-        embedder: name of the embedder used.
-        run: versions, device, config, counts, stage timings, speed, memory.
-        utilization: samples of the resource monitor.
+        unidentified: the faces left without an identity.
+        run: versions, device, config, counts, stage timings, speed, memory, thresholds.
         thumbnails: best face (RGB uint8) per identity id.
+        edits: the user's corrections that were applied.
     """
 
-    video: VideoInfo
+    trackset: TrackSet = field(repr=False)
     faces: pd.DataFrame
     tracks: pd.DataFrame
     identities: list[Identity]
-    embedder: str
-    run: dict[str, Any]
-    utilization: pd.DataFrame
+    unidentified: Unidentified
+    run: RunInfo
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    edits: Edits = field(default_factory=Edits)
+
+    @property
+    def video(self) -> VideoInfo:
+        return self.trackset.video
+
+    @property
+    def embedder(self) -> str:
+        return self.run.embedder
+
+    @property
+    def utilization(self) -> pd.DataFrame:
+        return self.trackset.utilization
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """Every decoded frame's time by frame number (NaN where a frame could not be decoded)."""
+        return self.trackset.frame_times
+
+    def frame_at(self, seconds: float) -> int:
+        """The number of the frame on screen at ``seconds``."""
+        times = self.frame_times
+        return int(np.clip(np.searchsorted(np.nan_to_num(times, nan=-1.0), seconds + 1e-6, side="right") - 1, 0, len(times) - 1))
 
     def identity(self, key: int | str) -> Identity:
         """The identity with id or name ``key``."""
@@ -93,10 +130,11 @@ class Analysis:
         )
 
     def identities_json(self) -> dict[str, Any]:
-        return {"video": self.video.path, "embedder": self.embedder, "identities": [p.to_dict() for p in self.identities]}
+        return {"video": self.video.path, "embedder": self.embedder, "space": self.trackset.space.key,
+                "identities": [p.to_dict() for p in self.identities], "unidentified": self.unidentified.to_dict()}  # fmt: skip
 
-    def save(self, out_dir: str | os.PathLike[str]) -> Path:
-        """Write the contract files to ``out_dir``; returns it.
+    def save(self, out_dir: str | os.PathLike[str], *, tracks: bool = True) -> Path:
+        """Write the contract files (and, with ``tracks``, the stored tracks) to ``out_dir``; returns it.
 
         Everything is written to a temporary folder first and moved in with
         ``identities.json`` last, so an interrupted save never looks complete.
@@ -106,12 +144,14 @@ class Analysis:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "identities.json").unlink(missing_ok=True)
+        if tracks:
+            save_tracks(self.trackset, out)
         tmp = Path(tempfile.mkdtemp(prefix=".facetools-", dir=out))
         try:
             self.faces.to_csv(tmp / "faces.csv", index=False)
             self.tracks.to_csv(tmp / "tracks.csv", index=False)
             self.utilization.to_csv(tmp / "utilization.csv", index=False)
-            (tmp / "run.json").write_text(json.dumps(self.run, indent=2, default=str))
+            (tmp / "run.json").write_text(json.dumps(asdict(self.run), indent=2, default=str))
             embeddings = np.stack([p.embedding for p in self.identities]) if self.identities else np.zeros((0, 0), np.float32)
             np.save(tmp / "embeddings.npy", embeddings)
             thumbs = tmp / "thumbnails"
@@ -120,6 +160,12 @@ class Analysis:
                 if person.id in self.thumbnails:
                     person.thumbnail = f"thumbnails/identity_{person.id}.jpg"
                     Image.fromarray(self.thumbnails[person.id]).save(tmp / person.thumbnail, quality=92)
+            by_id = {r.id: r for r in self.trackset.tracks}
+            self.unidentified.thumbnails = []
+            for t in self.unidentified.best_tracks:
+                name = f"thumbnails/unidentified_track_{t}.jpg"
+                Image.fromarray(by_id[t].thumbnail).save(tmp / name, quality=92)
+                self.unidentified.thumbnails.append(name)
             plots.save(plots.timeline(self), tmp / "timeline.png")
             plots.save(plots.utilization(self.utilization), tmp / "utilization.png")
             (tmp / "identities.json").write_text(json.dumps(self.identities_json(), indent=2))
@@ -133,29 +179,22 @@ class Analysis:
 
     @classmethod
     def load(cls, out_dir: str | os.PathLike[str]) -> Analysis:
-        """Read an analysis written by :meth:`save`."""
-        out = Path(out_dir)
-        if not (out / "identities.json").is_file():
-            from facetools.errors import InputValidationError
+        """The analysis of a run directory: its stored tracks identified with the run's last options and its edits."""
+        from facetools.stages.identify import identify
 
-            raise InputValidationError(f"{out}: no complete analysis here (identities.json missing)")
-        meta = json.loads((out / "identities.json").read_text())
-        run = json.loads((out / "run.json").read_text())
-        embeddings = np.load(out / "embeddings.npy") if (out / "embeddings.npy").is_file() else np.zeros((0, 0))
-        identities = []
-        thumbnails = {}
-        for k, d in enumerate(meta["identities"]):
-            emb = embeddings[k] if k < len(embeddings) else np.zeros(0)
-            identities.append(Identity(d["id"], d["name"], d["tracks"], d["faces"], [tuple(s) for s in d["segments"]], emb, d["thumbnail"]))
-            if d["thumbnail"] and (out / d["thumbnail"]).is_file():
-                thumbnails[d["id"]] = np.asarray(Image.open(out / d["thumbnail"]).convert("RGB"))
-        return cls(
-            video=VideoInfo(**run["video"]),
-            faces=pd.read_csv(out / "faces.csv"),
-            tracks=pd.read_csv(out / "tracks.csv"),
-            identities=identities,
-            embedder=meta["embedder"],
-            run=run,
-            utilization=pd.read_csv(out / "utilization.csv"),
-            thumbnails=thumbnails,
-        )
+        out = Path(out_dir)
+        return identify(load_tracks(out), stored_config(out), Edits.load(out))
+
+
+def stored_config(out_dir: str | os.PathLike[str]) -> Config:
+    """The options of a complete run directory's last identification (from its ``run.json``)."""
+    from facetools.config import Config
+
+    out = Path(out_dir)
+    if not (out / "identities.json").is_file():
+        raise InputValidationError(f"{out}: no complete analysis here (identities.json missing)")
+    if not (out / TRACKS_FILE).is_file():
+        raise InputValidationError(f"{out}: made by an older facetools without stored tracks; re-run `facetools analyze`")
+    known = {f.name for f in fields(Config)}
+    last = json.loads((out / "run.json").read_text())["config"]
+    return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in last.items() if k in known})

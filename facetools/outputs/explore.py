@@ -1,7 +1,8 @@
-"""Editing and viewing a finished analysis: frames with labelled boxes, renaming and merging identities.
+"""Viewing and correcting a finished analysis: frames with labelled boxes; renames, merges and hand assignments.
 
-The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.outputs.widgets`) call these; edits are
-saved back into the analysis folder so the next report uses them.
+Corrections are saved as track-level facts in the run's ``edits.json`` and applied by every
+later identification (recluster, the explorer's threshold slider, reports), so they survive
+changes of threshold. The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.outputs.widgets`) call these.
 """
 
 from __future__ import annotations
@@ -11,25 +12,43 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
+from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.intervals import merge_intervals
 from facetools.io.loader import read_frames
-from facetools.outputs.analysis import Analysis
+from facetools.io.store import Edits, load_tracks
+from facetools.outputs.analysis import Analysis, stored_config
 from facetools.outputs.plots import colour
+from facetools.stages.identify import identify
+from facetools.stages.identity import Identity
+
+UNIDENTIFIED_COLOUR = "#9e9e9e"
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
 
 
 def draw_frame(analysis: Analysis, frame: int) -> np.ndarray:
     """Frame ``frame`` of the analysed video with every face box coloured and labelled by identity."""
-    image = Image.fromarray(read_frames(analysis.video, [int(frame)]).frames[0].numpy())
+    image = Image.fromarray(read_frames(analysis.video, [int(frame)], times=analysis.frame_times).frames[0].numpy())
     sx, sy = image.width / analysis.video.width, image.height / analysis.video.height
     names = {p.id: p.name for p in analysis.identities}
     draw = ImageDraw.Draw(image)
+    font = _font(max(12, image.height // 30))
     for row in analysis.boxes_at(frame).itertuples():
         box = (row.x1 * sx, row.y1 * sy, row.x2 * sx, row.y2 * sy)
-        draw.rectangle(box, outline=colour(row.identity), width=3 if row.detected else 1)
-        draw.text((box[0] + 2, max(0, box[1] - 12)), names.get(row.identity, "unassigned"), fill=colour(row.identity))
+        ink = colour(row.identity) if row.identity >= 0 else UNIDENTIFIED_COLOUR
+        draw.rectangle(box, outline=ink, width=3 if row.detected else 1)
+        label = names.get(row.identity, f"unidentified (track {row.track})")
+        left, top, right, bottom = draw.textbbox((box[0], box[1]), label, font=font)
+        y = box[1] - (bottom - top) - 6 if box[1] - (bottom - top) - 6 >= 0 else box[3] + 2
+        draw.rectangle((box[0], y, box[0] + right - left + 6, y + bottom - top + 4), fill=ink)
+        draw.text((box[0] + 3, y + 2 - (top - box[1])), label, fill="white", font=font)
     return np.asarray(image)
 
 
@@ -38,54 +57,75 @@ def first_appearances(analysis: Analysis) -> Figure:
     people = analysis.identities
     fig = Figure(figsize=(4 * max(len(people), 1), 3))
     for ax, person in zip(fig.subplots(1, max(len(people), 1), squeeze=False)[0], people):
-        frame = appearances(analysis, person.id)[0]
-        ax.imshow(draw_frame(analysis, frame))
+        ax.imshow(draw_frame(analysis, appearances(analysis, person.id)[0]))
         ax.set_title(f"{person.name}: first seen at {person.first_s:.1f} s", fontsize=9)
         ax.axis("off")
+    fig.suptitle("Where each identity is first seen")
     return fig
 
 
 def appearances(analysis: Analysis, identity: int) -> list[int]:
     """The first frame of each of an identity's on-screen segments."""
-    fps = analysis.video.fps
-    return [int(round(s * fps)) for s, _ in analysis.identity(identity).segments]
+    return [analysis.frame_at(s) for s, _ in analysis.identity(identity).segments]
 
 
-def rename_identity(folder: str | os.PathLike[str], identity: int, name: str) -> Analysis:
-    """Rename an identity in a saved analysis; returns the updated analysis."""
-    analysis = Analysis.load(folder)
-    if not name.strip():
-        raise InputValidationError("a name cannot be empty")
-    if any(p.name == name and p.id != identity for p in analysis.identities):
-        raise InputValidationError(f"another identity is already called {name!r}")
-    _find(analysis, identity).name = name.strip()
-    analysis.save(folder)
+def reidentify(folder: str | os.PathLike[str], config: Config | None = None) -> Analysis:
+    """Identify the run's stored tracks again with its edits (and ``config``, default: the run's last options) and save."""
+    out = Path(folder)
+    analysis = identify(load_tracks(out), config or stored_config(out), Edits.load(out))
+    analysis.save(out, tracks=False)
     return analysis
 
 
+def rename_identity(folder: str | os.PathLike[str], identity: int, name: str) -> Analysis:
+    """Give an identity a name, kept on its tracks through later re-identifications; returns the updated analysis."""
+    analysis = Analysis.load(folder)
+    name = name.strip()
+    if not name:
+        raise InputValidationError("a name cannot be empty")
+    if any(p.name == name and p.id != identity for p in analysis.identities):
+        raise InputValidationError(f"another identity is already called {name!r}")
+    person = _find(analysis, identity)
+    edits = analysis.edits
+    edits.names = {n: t for n, t in edits.names.items() if not set(t) & set(person.tracks)}
+    edits.names[name] = list(person.tracks)
+    edits.save(folder)
+    return reidentify(folder)
+
+
 def merge_identities(folder: str | os.PathLike[str], keep: int, drop: int) -> Analysis:
-    """Merge identity ``drop`` into ``keep`` (faces, tracks, segments, embedding) and save."""
+    """Declare identities ``keep`` and ``drop`` one person (refused when both are on screen in one frame)."""
     if keep == drop:
         raise InputValidationError("cannot merge an identity with itself")
     analysis = Analysis.load(folder)
     a, b = _find(analysis, keep), _find(analysis, drop)
-    gap = float(analysis.run.get("config", {}).get("merge_gap_s", 0.5))
-    if a.embedding.size and b.embedding.size:
-        mean = a.embedding * a.faces + b.embedding * b.faces
-        a.embedding = mean / np.linalg.norm(mean)
-    a.tracks = sorted(a.tracks + b.tracks)
-    a.faces += b.faces
-    a.segments = merge_intervals(a.segments + b.segments, gap)
-    analysis.identities = sorted((p for p in analysis.identities if p.id != drop), key=lambda p: -p.screen_time_s)
-    analysis.faces.loc[analysis.faces["identity"] == drop, "identity"] = keep
-    analysis.tracks.loc[analysis.tracks["identity"] == drop, "identity"] = keep
-    analysis.thumbnails.pop(drop, None)
-    analysis.run["identities"] = len(analysis.identities)
-    analysis.save(Path(folder))
-    return analysis
+    _link(analysis, a.tracks, b.tracks, f"identities {keep} and {drop}")
+    analysis.edits.save(folder)
+    return reidentify(folder)
 
 
-def _find(analysis: Analysis, identity: int):  # noqa: ANN202 - Identity
+def assign_track(folder: str | os.PathLike[str], track: int, identity: int) -> Analysis:
+    """Assign a track (an unidentified one, or one of another identity) to ``identity`` by hand."""
+    analysis = Analysis.load(folder)
+    if track not in set(analysis.tracks["track"]):
+        raise InputValidationError(f"no track with id {track}")
+    person = _find(analysis, identity)
+    _link(analysis, [track], person.tracks, f"track {track} and identity {identity}")
+    analysis.edits.cannot_link = [p for p in analysis.edits.cannot_link if track not in p]
+    analysis.edits.save(folder)
+    return reidentify(folder)
+
+
+def _link(analysis: Analysis, a: list[int], b: list[int], what: str) -> None:
+    """Add a must-link fact joining tracks ``a`` and ``b``, unless two of their faces share a frame."""
+    faces = analysis.faces
+    shared = set(faces.loc[faces["track"].isin(a), "frame"]) & set(faces.loc[faces["track"].isin(b), "frame"])
+    if shared:
+        raise InputValidationError(f"{what} are both on screen in frame {min(shared)}: they cannot be one person")
+    analysis.edits.must_link.append(sorted(set(a) | set(b)))
+
+
+def _find(analysis: Analysis, identity: int) -> Identity:
     try:
         return analysis.identity(identity)
     except KeyError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ def crop_path(analysis: Analysis, identity: Identity, frames: np.ndarray, option
         inside = (frames >= f[0]) & (frames <= f[-1]) & np.isnan(boxes[:, 0])
         if inside.any():
             boxes[inside] = interpolate_boxes(f, g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32), frames[inside])
-    cuts = np.asarray(analysis.run.get("cuts", []), dtype=np.int64)
+    cuts = np.asarray(analysis.trackset.cuts, dtype=np.int64)
     shot = np.searchsorted(cuts, frames, side="right")
     aspect = ASPECTS[options.aspect]
     out = np.zeros((len(frames), 4))
@@ -174,6 +175,11 @@ def _hold(boxes: np.ndarray) -> np.ndarray:
     return boxes[pick]
 
 
+def _file_name(name: str) -> str:
+    """A user's name as a safe part of a file name."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "person"
+
+
 def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
@@ -187,8 +193,9 @@ def render_clip(analysis: Analysis, identity: Identity, first: int, count: int, 
     aspect = ASPECTS[options.aspect]
     height = _even(options.height or min(1280, float((windows[:, 3] - windows[:, 1]).max())))
     width = _even(height * aspect)
-    start = first / info.fps
-    duration = count / info.fps
+    times = analysis.frame_times
+    start = float(times[first])  # the clip's audio is cut on the same times as its frames
+    duration = float(times[first + count - 1]) - start + 1.0 / info.fps
     args = ["ffmpeg", "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{info.fps}", "-i", "-"]
     if info.has_audio:
         args += [
@@ -213,7 +220,7 @@ def render_clip(analysis: Analysis, identity: Identity, first: int, count: int, 
 
     def chunks() -> Iterator[bytes]:
         done = 0
-        for decoded in FrameLoader(info, batch_size=32, device=device, first=first, count=count):
+        for decoded in FrameLoader(info, batch_size=32, device=device, first=first, count=count, times=analysis.frame_times):
             batch, n = decoded.frames, len(decoded)
             boxes = torch.as_tensor(windows[done : done + n] / decoded.scale, dtype=torch.float32, device=device)
             rois = torch.cat([torch.arange(n, device=device, dtype=torch.float32)[:, None], boxes], dim=1)
@@ -242,14 +249,13 @@ def export_clips(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = analysis.video
-    total = analysis.run.get("frames_decoded", info.frame_count)
+    total = len(analysis.frame_times)
     clips = []
     for k, (s, e) in enumerate(plan_segments(identity, info.duration_s, options)):
-        first = int(round(s * info.fps))
-        count = min(int(round(e * info.fps)), total) - first
-        if count > 0:
-            name = f"{Path(info.path).stem}_{identity.name.replace(' ', '_')}_{k:03d}.mp4"
-            clips.append(render_clip(analysis, identity, first, count, out / name, options))
+        first, last = analysis.frame_at(s), min(analysis.frame_at(e - 1e-3), total - 1)
+        if last >= first:
+            name = f"{Path(info.path).stem}_{_file_name(identity.name)}_{k:03d}.mp4"
+            clips.append(render_clip(analysis, identity, first, last - first + 1, out / name, options))
     manifest = {"video": info.path, "target": {"id": identity.id, "name": identity.name}, "options": asdict(options)}
     manifest["clips"] = [asdict(c) for c in clips]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))

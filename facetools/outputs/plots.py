@@ -6,6 +6,7 @@ changes no global plotting state; notebooks display them, ``save`` writes them.
 
 from __future__ import annotations
 
+import io
 import os
 from typing import TYPE_CHECKING
 
@@ -29,28 +30,41 @@ def save(fig: Figure, path: str | os.PathLike[str]) -> None:
     fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (for image widgets)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()
+
+
 def timeline(analysis: Analysis, only: list[int] | None = None) -> Figure:
-    """One row per identity (or only those with ids in ``only``), its face and its on-screen segments."""
+    """One row per identity (or only those with ids in ``only``), its face and its on-screen segments,
+    and a grey row for the faces left unidentified."""
     people = [p for p in analysis.identities if only is None or p.id in only]
-    fig = Figure(figsize=(10, 0.6 + 0.6 * max(len(people), 1)))
+    loose = analysis.unidentified if only is None and analysis.unidentified.segments else None
+    rows = len(people) + (loose is not None)
+    fig = Figure(figsize=(10, 0.9 + 0.6 * max(rows, 1)))
     ax = fig.subplots()
     for row, person in enumerate(people):
-        spans = [(s, e - s) for s, e in person.segments]
-        ax.broken_barh(spans, (row - 0.35, 0.7), color=colour(person.id))
+        ax.broken_barh([(s, e - s) for s, e in person.segments], (row - 0.35, 0.7), color=colour(person.id))
         if person.id in analysis.thumbnails:
             thumb = analysis.thumbnails[person.id]
             face = OffsetImage(thumb, zoom=0.5 * 72 / thumb.shape[0])  # half an inch tall
             ax.add_artist(AnnotationBbox(face, (0, row), xycoords=("axes fraction", "data"), box_alignment=(1.05, 0.5), frameon=False))
     labels = [f"{p.name} ({p.screen_time_s:.1f} s)" for p in people]
-    ax.set_yticks(range(len(people)), labels)
+    if loose is not None:
+        ax.broken_barh([(s, e - s) for s, e in loose.segments], (len(people) - 0.35, 0.7), color="#bdbdbd", hatch="//")
+        labels.append(f"unidentified ({loose.screen_time_s:.1f} s, {len(loose.tracks)} tracks)")
+    ax.set_yticks(range(rows), labels)
     ax.tick_params(axis="y", pad=42 if analysis.thumbnails else 4)
-    ax.set_ylim(max(len(people), 1) - 0.5, -0.5)
-    ax.set_xlim(0, max(analysis.video.duration_s, 1e-3))
-    ax.set_xlabel("time (s)")
-    ax.set_title(f"Who appears when — {os.path.basename(analysis.video.path)}")
+    ax.set_ylim(max(rows, 1) - 0.5, -0.5)
+    end = analysis.video.video_start_s + analysis.video.duration_s
+    ax.set_xlim(0, max(end, 1e-3))
+    ax.set_xlabel("time in the video (s)")
+    ax.set_title(f"Who appears when: {os.path.basename(analysis.video.path)}")
     ax.grid(axis="x", alpha=0.3)
-    if not people:
-        ax.text(0.5, 0.5, "no identities found", transform=ax.transAxes, ha="center", va="center")
+    if not rows:
+        ax.text(0.5, 0.5, "no faces found", transform=ax.transAxes, ha="center", va="center")
     return fig
 
 
@@ -79,6 +93,7 @@ def screen_time(analysis: Analysis) -> Figure:
     ax.barh([p.name for p in people], [p.screen_time_s for p in people], color=[colour(p.id) for p in people])
     ax.invert_yaxis()
     ax.set_xlabel("screen time (s)")
+    ax.set_title("Screen time per identity")
     return fig
 
 
@@ -93,48 +108,52 @@ def gallery(analysis: Analysis, columns: int = 6) -> Figure:
     for ax, person in zip(axes, people):
         ax.imshow(analysis.thumbnails[person.id])
         ax.set_title(f"{person.name}\n{person.screen_time_s:.1f} s", fontsize=9, color=colour(person.id))
+    fig.suptitle("Each identity's best face")
     return fig
 
 
 def utilization(samples: pd.DataFrame) -> Figure:
-    """CPU and memory (and GPU where sampled) over the run, with stage boundaries marked."""
+    """CPU and memory (and GPU where NVML sampled one) over the run, with stage boundaries marked."""
     has_gpu = "gpu_util_percent" in samples and samples["gpu_util_percent"].notna().any()
-    fig = Figure(figsize=(10, 5.5 if has_gpu else 3.8))
+    fig = Figure(figsize=(10, 5.8 if has_gpu else 4.0))
     axes = np.atleast_1d(fig.subplots(2 if has_gpu else 1, 1, sharex=True))
     t = samples["time_s"]
     ax = axes[0]
-    ax.plot(t, samples["cpu_percent"], color="#1f77b4", label="CPU %")
+    lines = ax.plot(t, samples["cpu_percent"], color="#1f77b4", label="CPU (% of one core × cores)")
     ax.set_ylabel("CPU (%)")
     ax.set_ylim(0, 105)
     mem = ax.twinx()
-    mem.plot(t, samples["rss_mb"], color="#ff7f0e", label="RSS (MiB)")
-    mem.set_ylabel("RSS (MiB)")
-    ax.set_title("Resource use over the run")
+    lines += mem.plot(t, samples["rss_mb"], color="#ff7f0e", label="memory, resident (MiB)")
+    mem.set_ylabel("resident memory (MiB)")
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
+    ax.set_title("Resource use over the run (dotted lines: stage changes)")
     if has_gpu:
         g = axes[1]
-        g.plot(t, samples["gpu_util_percent"], color="#2ca02c")
+        glines = g.plot(t, samples["gpu_util_percent"], color="#2ca02c", label="GPU utilisation (%)")
         g.set_ylabel("GPU (%)")
         g.set_ylim(0, 105)
         gm = g.twinx()
-        gm.plot(t, samples["gpu_mem_mb"], color="#d62728")
+        glines += gm.plot(t, samples["gpu_mem_mb"], color="#d62728", label="GPU memory (MiB)")
         gm.set_ylabel("GPU memory (MiB)")
+        g.legend(glines, [line.get_label() for line in glines], loc="upper right", fontsize=8)
     changes = samples["stage"].ne(samples["stage"].shift())
     for _, row in samples[changes].iterrows():
         for a in axes:
             a.axvline(row["time_s"], color="#555555", ls=":", lw=0.8)
         axes[0].text(row["time_s"], 102, f" {row['stage']}", fontsize=8, va="bottom", rotation=30)
-    axes[-1].set_xlabel("time since start (s)")
+    axes[-1].set_xlabel("time since the run started (s)")
     return fig
 
 
 def stage_times(analysis: Analysis) -> Figure:
     """Seconds spent per pipeline stage (stages overlap with decoding, so they need not sum to wall time)."""
-    stages = analysis.run.get("stage_seconds", {})
-    fig = Figure(figsize=(6, 0.5 + 0.35 * max(len(stages), 1)))
+    stages = analysis.run.stage_seconds
+    fig = Figure(figsize=(6, 0.9 + 0.35 * max(len(stages), 1)))
     ax = fig.subplots()
     ax.barh(list(stages), list(stages.values()), color="#4c72b0")
     ax.invert_yaxis()
-    ax.set_xlabel(f"seconds (wall time {analysis.run.get('wall_seconds', 0):.1f} s)")
+    ax.set_xlabel(f"seconds (wall time {analysis.run.wall_seconds:.1f} s)")
+    ax.set_title("Time per stage")
     return fig
 
 

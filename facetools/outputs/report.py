@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from facetools.errors import FacetoolsError
-from facetools.outputs.analysis import Analysis
+from facetools.io.store import TRACKS_FILE, Edits, load_tracks
+from facetools.outputs.analysis import Analysis, stored_config
 from facetools.paths import project_root, reports_dir, resolve
 from facetools.run.progress import TqdmProgress
 
@@ -26,16 +27,43 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
     """What the analysis notebook runs: analyze ``video`` (the bundled sample when empty) and save it.
 
     ``out_dir`` defaults to ``reports/<video stem>``; empty option values are left at their defaults.
+    When ``out_dir`` already holds this video's stored tracks (extracted elsewhere, e.g. by a Ray
+    worker, or an earlier run), only identification runs.
     """
     from facetools.devdata.sample import sample_video
-    from facetools.run.pipeline import analyze
 
     path = resolve(video) if video else sample_video()
     out = resolve(out_dir) if out_dir else reports_dir() / path.stem
     chosen = {k: v for k, v in options.items() if v not in ("", None)}
+    if (out / TRACKS_FILE).is_file() and load_tracks(out).video.path == str(path):
+        return _identify_stored(out, chosen)
+    from facetools.run.pipeline import analyze
+
     analysis = analyze(path, progress=TqdmProgress(disable=not progress), **chosen)
     analysis.save(out)
     return analysis
+
+
+def _identify_stored(out: Path, options: dict[str, Any]) -> Analysis:
+    """Identify the stored tracks of ``out`` with its edits (identify options from ``options``) and save."""
+    from facetools.config import Config
+    from facetools.stages.identify import identify
+
+    tracks = load_tracks(out)
+    base = stored_config(out) if (out / "identities.json").is_file() else Config().with_options(**{
+        k: tuple(v) if isinstance(v, list) else v for k, v in tracks.run.config.items()})  # fmt: skip
+    identify_only = {k: v for k, v in options.items() if k in base.identify_options() and k != "gallery"}
+    analysis = identify(tracks, base.with_options(**identify_only), Edits.load(out))
+    analysis.save(out, tracks=False)
+    return analysis
+
+
+def rerender(run_dir: str | os.PathLike[str]) -> Path:
+    """Run the report notebook again on a finished run directory (identification only) and rewrite its ``report.html``."""
+    folder = resolve(run_dir)
+    video = Path(load_tracks(folder).video.path)
+    _execute(video, folder, {})
+    return folder / "report.html"
 
 
 def run_export(
@@ -61,16 +89,17 @@ def run_export(
 def run_table(analysis: Analysis) -> pd.DataFrame:
     """The run's headline figures as a two-column table."""
     r = analysis.run
+    v = analysis.video
     rows = [
-        ("video", os.path.basename(analysis.video.path)),
-        ("size", f"{analysis.video.width}×{analysis.video.height} @ {analysis.video.fps:.2f} fps, {analysis.video.duration_s:.1f} s"),
-        ("device / decoder", f"{r['device']} / {r['decoder']}"),
-        ("embedder (threshold)", f"{r['embedder']} ({r['cluster_threshold']})"),
-        ("frames decoded / detected", f"{r['frames_decoded']} / {r['frames_detected']} (stride {r['stride']})"),
-        ("faces / tracks / shots", f"{r['faces']} / {r['tracks']} / {r['shots']}"),
-        ("identities", str(r["identities"])),
-        ("wall time", f"{r['wall_seconds']:.1f} s ({r['frames_per_second']} frames/s, {r['realtime_factor']}× realtime)"),
-        ("peak memory", f"{r['peak_rss_mb']:.0f} MiB RSS"),
+        ("video", os.path.basename(v.path)),
+        ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
+        ("device / decoder", f"{r.device} / {r.decoder}"),
+        ("embedder (thresholds)", f"{r.embedder} ({r.cluster_threshold}, strict {r.strict_threshold})"),
+        ("frames decoded / detected", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride})"),
+        ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
+        ("identities / unidentified tracks", f"{r.identities} / {r.unidentified_tracks}"),
+        ("wall time", f"{r.wall_seconds:.1f} s ({r.frames_per_second} frames/s, {r.realtime_factor}× realtime)"),
+        ("peak memory", f"{r.peak_rss_mb:.0f} MiB RSS"),
     ]
     return pd.DataFrame(rows, columns=["", "value"]).set_index("")
 
@@ -93,14 +122,14 @@ def compare_runs(folders: list[str]) -> pd.DataFrame:
                 "run": str(folder),
                 "video": os.path.basename(a.video.path),
                 "embedder": a.embedder,
-                "stride": r["stride"],
+                "stride": r.stride,
                 "identities": len(a.identities),
                 "screen time of top 3 (s)": ", ".join(f"{p.screen_time_s:.1f}" for p in a.identities[:3]),
-                "faces": r["faces"],
-                "wall (s)": r["wall_seconds"],
-                "frames/s": r["frames_per_second"],
-                "realtime ×": r["realtime_factor"],
-                "peak RSS (MiB)": r["peak_rss_mb"],
+                "faces": r.faces,
+                "wall (s)": r.wall_seconds,
+                "frames/s": r.frames_per_second,
+                "realtime ×": r.realtime_factor,
+                "peak RSS (MiB)": r.peak_rss_mb,
             }
         )
     return pd.DataFrame(rows).set_index("run")

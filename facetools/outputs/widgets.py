@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from facetools.outputs.analysis import Analysis
-from facetools.outputs.explore import appearances, draw_frame, merge_identities, rename_identity
+from facetools.outputs import plots
+from facetools.outputs.analysis import Analysis, stored_config
+from facetools.outputs.explore import appearances, assign_track, draw_frame, merge_identities, reidentify, rename_identity
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:
@@ -20,7 +22,8 @@ def _jpeg(pixels: np.ndarray) -> bytes:
 
 
 class Explorer:
-    """A frame slider with labelled boxes, an identity gallery, rename/merge, and jumps to appearances.
+    """A frame slider with labelled boxes, an identity gallery, rename/merge, jumps to appearances,
+    hand assignment of unidentified tracks, and a threshold slider that re-identifies live from the stored tracks.
 
     Example:
         >>> Explorer("reports/sample").widget  # displayed in JupyterLab
@@ -31,7 +34,7 @@ class Explorer:
 
         self.folder = Path(folder)
         self.analysis = Analysis.load(self.folder)
-        last = max(1, self.analysis.run.get("frames_decoded", self.analysis.video.frame_count)) - 1
+        last = max(1, len(self.analysis.frame_times)) - 1
         self.slider = w.IntSlider(0, 0, last, description="frame", continuous_update=False, layout=w.Layout(width="90%"))
         self.image = w.Image(format="jpeg")
         self.person = w.Dropdown(description="identity")
@@ -40,8 +43,16 @@ class Explorer:
         self.rename = w.Button(description="rename")
         self.other = w.Dropdown(description="merge in")
         self.merge = w.Button(description="merge")
+        self.loose = w.Dropdown(description="unidentified")
+        self.assign = w.Button(description="assign to identity")
+        threshold = self.analysis.run.cluster_threshold
+        self.threshold = w.FloatSlider(threshold, min=round(threshold * 0.3, 3), max=round(threshold * 2, 3), step=round(threshold / 50, 4),
+                                       readout_format=".4f", description="threshold", continuous_update=False)  # fmt: skip
+        self.timeline = w.Image(format="png")
         self.gallery = w.HBox()
         self.status = w.Label()
+        self.threshold.observe(lambda change: self.do_threshold(change["new"]), names="value")
+        self.assign.on_click(lambda _b: self.do_assign(self.loose.value, self.person.value))
         self.slider.observe(lambda _change: self.show(), names="value")
         self.jump.on_click(lambda _b: self.next_appearance())
         self.rename.on_click(lambda _b: self.do_rename(self.person.value, self.name.value))
@@ -53,6 +64,9 @@ class Explorer:
                 w.HBox([self.person, self.jump]),
                 w.HBox([self.name, self.rename]),
                 w.HBox([self.other, self.merge]),
+                w.HBox([self.loose, self.assign]),
+                self.threshold,
+                self.timeline,
                 self.gallery,
                 self.status,
             ]
@@ -66,6 +80,8 @@ class Explorer:
         options = [(f"{p.name} ({p.screen_time_s:.1f} s)", p.id) for p in self.analysis.identities]
         self.person.options = options
         self.other.options = options
+        self.loose.options = [(f"track {t}", t) for t in self.analysis.unidentified.tracks]
+        self.timeline.value = plots.png(plots.timeline(self.analysis))
         tiles = []
         for p in self.analysis.identities:
             if p.id in self.analysis.thumbnails:
@@ -92,3 +108,17 @@ class Explorer:
         self.analysis = merge_identities(self.folder, keep, drop)
         self.status.value = f"merged identity {drop} into {keep} (saved)"
         self.refresh()
+
+    def do_assign(self, track: int | None, identity: int) -> None:
+        if track is None:
+            return
+        self.analysis = assign_track(self.folder, track, identity)
+        self.status.value = f"assigned track {track} to identity {identity} (saved)"
+        self.refresh()
+
+    def do_threshold(self, threshold: float) -> None:
+        """Re-identify from the stored tracks at ``threshold`` (edits kept) and redraw."""
+        started = time.perf_counter()
+        self.analysis = reidentify(self.folder, stored_config(self.folder).with_options(cluster_threshold=float(threshold)))
+        self.refresh()
+        self.status.value = f"threshold {threshold:.4f}: {len(self.analysis.identities)} identities ({time.perf_counter() - started:.2f} s)"

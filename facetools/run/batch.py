@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from facetools.errors import FacetoolsError
-from facetools.run.pipeline import ProgressHook, analyze
+from facetools.run.pipeline import analyze
+from facetools.stages.extract import ProgressHook
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -28,6 +30,7 @@ class Embedder(Protocol):
     name: str
     dim: int
     threshold: float
+    weights_file: Path
 
     def embed(self, patches: list[FacePatch]) -> np.ndarray: ...
 
@@ -72,7 +75,8 @@ class DlibEmbedder:
         models = dlib_models_dir()
         try:
             self._shape = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-            self._net = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
+            self.weights_file = models / "dlib_face_recognition_resnet_model_v1.dat"
+            self._net = dlib.face_recognition_model_v1(str(self.weights_file))
         except RuntimeError as exc:
             raise ModelLoadError(f"cannot load dlib weights from {models}: {exc}") from exc
         self._dlib = dlib
@@ -113,6 +117,7 @@ class FaceNetEmbedder:
         from facenet_pytorch import InceptionResnetV1
 
         path = facenet_weights_path(weights)
+        self.weights_file = path
         if not path.is_file():
             raise ModelLoadError(f"FaceNet weights not found at {path}: put {FACENET_WEIGHTS} there or use --embedder dlib")
         self.device = torch.device(device)
@@ -163,3 +168,18 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     if name == "auto":
         return FaceNetEmbedder(device, weights) if facenet_weights_path(weights).is_file() else DlibEmbedder()
     raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet or dlib")
+
+
+@functools.cache
+def _file_sha256(path: str, size: int, mtime: float) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_sha256(embedder: Embedder) -> str:
+    """SHA-256 of the embedder's weights file: part of its embedding space."""
+    st = os.stat(embedder.weights_file)
+    return _file_sha256(str(embedder.weights_file), st.st_size, st.st_mtime)

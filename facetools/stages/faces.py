@@ -8,6 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from facetools.calibration import estimate_yaw, face_sharpness
+
 
 @dataclass(eq=False)
 class FacePatch:
@@ -18,33 +20,30 @@ class FacePatch:
         box: the face's ``x1, y1, x2, y2`` in patch pixels.
         landmarks: the five MTCNN landmarks in patch pixels, ``(5, 2)``.
         quality: higher is a better face to embed (see :func:`face_quality`).
-        vector: its embedding, once computed (see :func:`embed_patches`).
+        height: the face's height in frame pixels.
+        yaw: signed head turn estimated from the landmarks (0 frontal, about ±0.5 half profile).
+        sharpness: variance of the Laplacian of the face's grey pixels.
+        vector: its embedding, once computed (see :func:`facetools.stages.embed.embed_patches`).
     """
 
     image: np.ndarray
     box: np.ndarray
     landmarks: np.ndarray
     quality: float
+    height: float = 0.0
+    yaw: float = 0.0
+    sharpness: float = 0.0
     vector: np.ndarray | None = None
 
 
-def face_quality(gray_face: np.ndarray, score: float, height: float, landmarks: np.ndarray) -> float:
+def face_quality(score: float, height: float, yaw: float, sharpness: float) -> float:
     """Score a face for embedding: detector confidence × size × sharpness × frontality.
 
-    Size saturates at 80 px of face height; sharpness is the variance of the Laplacian
-    mapped to [0, 1); frontality drops as the nose leaves the middle of the eyes.
+    Size saturates at 80 px of face height; sharpness (Laplacian variance) is mapped to [0, 1);
+    frontality drops as the nose leaves the middle of the eyes.
     """
-    g = gray_face.astype(np.float32)
-    if min(g.shape) >= 3:
-        lap = g[1:-1, 1:-1] * 4 - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
-        var = float(lap.var())
-    else:
-        var = 0.0
-    sharp = var / (var + 100.0)
-    left, right, nose = landmarks[0], landmarks[1], landmarks[2]
-    eye_dist = max(float(np.linalg.norm(right - left)), 1e-3)
-    yaw = abs(float(nose[0] - (left[0] + right[0]) / 2)) / eye_dist
-    frontal = max(0.05, 1.0 - 1.5 * yaw)
+    sharp = sharpness / (sharpness + 100.0)
+    frontal = max(0.05, 1.0 - 1.5 * abs(yaw))
     return float(score) * min(1.0, height / 80.0) * sharp * frontal
 
 
@@ -60,11 +59,25 @@ def cut_patch(frame: np.ndarray, box: np.ndarray, landmarks: np.ndarray, score: 
     plm = landmarks - origin
     s = min(1.0, max_face / max(bh, 1.0))
     if s < 1.0:
-        t = torch.tensor(image).permute(2, 0, 1)[None].float()
-        size = (max(1, round(image.shape[0] * s)), max(1, round(image.shape[1] * s)))
-        image = F.interpolate(t, size=size, mode="bilinear", antialias=True).round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
+        image = resize(image, (max(1, round(image.shape[0] * s)), max(1, round(image.shape[1] * s))))
         pbox, plm = pbox * s, plm * s
     image = np.ascontiguousarray(image)
-    fx1, fy1, fx2, fy2 = np.clip(pbox, 0, [image.shape[1], image.shape[0]] * 2).astype(int)
-    gray = image[fy1:fy2, fx1:fx2].mean(axis=2) if fx2 > fx1 and fy2 > fy1 else np.zeros((1, 1))
-    return FacePatch(image, pbox.astype(np.float32), plm.astype(np.float32), face_quality(gray, score, bh * s, plm))
+    sharpness, yaw = face_sharpness(image, pbox), estimate_yaw(plm)
+    quality = face_quality(score, bh * s, yaw, sharpness)
+    return FacePatch(image, pbox.astype(np.float32), plm.astype(np.float32), quality, float(bh), yaw, sharpness)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` (uint8 H×W×3) resized to ``size`` = (height, width), bilinear with antialiasing."""
+    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    out = F.interpolate(t, size=size, mode="bilinear", antialias=True)
+    return out.round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
+
+
+def square_crop(image: np.ndarray, box: np.ndarray, size: int = 160) -> np.ndarray:
+    """A ``size``-pixel square around ``box`` (the face with some context): a thumbnail."""
+    x1, y1, x2, y2 = box
+    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * 0.7
+    h, w = image.shape[:2]
+    crop = image[int(max(0, cy - half)) : int(min(h, cy + half)), int(max(0, cx - half)) : int(min(w, cx + half))]
+    return resize(crop, (size, size))

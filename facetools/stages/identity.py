@@ -1,4 +1,11 @@
-"""From tracks to identities: constrained clustering, timelines and gallery names."""
+"""From tracks to identities: constrained, quality-aware clustering and gallery names.
+
+A wrong merge is worse than a split: clusters join only when every pair of their tracks is
+closer than the threshold (complete linkage, so no chain through look-alikes), tracks that
+share a frame never join (cannot-link), and a track whose faces are weak evidence (small,
+turned away, blurred) or too short joins an identity only under the strict threshold and
+otherwise stays unidentified.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from facetools.geometry import cosine_distances
-from facetools.intervals import merge_intervals
-from facetools.stages.track import Track
 
 
 @dataclass(eq=False)
@@ -54,47 +59,49 @@ class Identity:
         }
 
 
-def overlapping(tracks: list[Track]) -> np.ndarray:
-    """Boolean matrix: the two tracks share a sampled frame (so cannot be one person)."""
-    frames = [set(t.frames) for t in tracks]
-    n = len(tracks)
-    out = np.zeros((n, n), dtype=bool)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if frames[i] & frames[j]:
-                out[i, j] = out[j, i] = True
-    return out
+@dataclass(frozen=True)
+class TrackEvidence:
+    """What clustering knows of a track: its frames, its embedding, how many faces and how good."""
+
+    id: int
+    shot: int
+    frames: frozenset[int]
+    embedding: np.ndarray = field(repr=False)
+    faces: int
+    low_quality: bool = False
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Thresholds of the identity decisions (cosine distances between track embeddings)."""
+
+    threshold: float
+    strict_threshold: float
+    min_faces: int = 3
 
 
 def agglomerate(dist: np.ndarray, cannot_link: np.ndarray, threshold: float) -> np.ndarray:
-    """Average-linkage clustering that never joins clusters holding a cannot-link pair.
+    """Complete-linkage clustering that never joins clusters holding a cannot-link pair.
 
-    Merges the closest pair of clusters while their mean pairwise distance is below
-    ``threshold``. Returns a cluster label per item, numbered from 0.
+    Merges the pair of clusters whose farthest members are closest, while that distance is
+    below ``threshold``. Returns a cluster label per item, numbered from 0.
     """
     n = len(dist)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     d = np.array(dist, dtype=np.float64)
-    blocked = np.array(cannot_link, dtype=bool)
+    d[np.asarray(cannot_link, dtype=bool)] = np.inf
     np.fill_diagonal(d, np.inf)
-    d[blocked] = np.inf
-    size = np.ones(n)
     alive = np.ones(n, dtype=bool)
     members: list[list[int]] = [[i] for i in range(n)]
     while alive.sum() > 1:
         i, j = np.unravel_index(np.argmin(d), d.shape)
         if not d[i, j] < threshold:
             break
-        d[i] = (size[i] * d[i] + size[j] * d[j]) / (size[i] + size[j])
-        blocked[i] |= blocked[j]
-        d[i, blocked[i]] = np.inf
-        d[i, ~alive] = np.inf
-        d[i, i] = np.inf
+        d[i] = np.maximum(d[i], d[j])  # complete linkage; inf (cannot-link) propagates
         d[:, i] = d[i]
+        d[i, i] = np.inf
         d[j], d[:, j] = np.inf, np.inf
-        blocked[:, i] = blocked[i]
-        size[i] += size[j]
         alive[j] = False
         members[i] += members[j]
     labels = np.empty(n, dtype=np.int64)
@@ -103,123 +110,94 @@ def agglomerate(dist: np.ndarray, cannot_link: np.ndarray, threshold: float) -> 
     return labels
 
 
+def _groups(tracks: list[TrackEvidence], must_link: list[list[int]]) -> list[list[int]]:
+    """Positions of ``tracks`` grouped by must-link facts (a fact that would put one frame twice in a group is ignored)."""
+    pos = {t.id: k for k, t in enumerate(tracks)}
+    groups = {k: [k] for k in range(len(tracks))}
+    root = list(range(len(tracks)))
+    for fact in must_link:
+        ids = [pos[t] for t in fact if t in pos]
+        for a, b in zip(ids, ids[1:]):
+            ra, rb = root[a], root[b]
+            if ra == rb or _frames(tracks, groups[ra]) & _frames(tracks, groups[rb]):
+                continue
+            groups[ra] += groups.pop(rb)
+            for k in groups[ra]:
+                root[k] = ra
+    return list(groups.values())
+
+
+def _frames(tracks: list[TrackEvidence], members: list[int]) -> set[int]:
+    return set().union(*(tracks[k].frames for k in members))
+
+
 def cluster_tracks(
-    tracks: list[Track],
-    threshold: float,
-    min_faces: int = 3,
-    attach_threshold: float | None = None,
+    tracks: list[TrackEvidence],
+    rules: Rules,
+    *,
     shot_samples: dict[int, int] | None = None,
-) -> None:
-    """Set ``track.identity`` for every embedded track.
+    must_link: list[list[int]] | None = None,
+    cannot_link: list[tuple[int, int]] | None = None,
+) -> dict[int, int]:
+    """An identity label per track id (−1: unidentified).
 
-    1. Tracks with at least ``min_faces`` faces, or as many as their shot has sampled frames
-       (``shot_samples``; a very short shot or video cannot give more), are clustered (:func:`agglomerate`, cannot-link
-       for tracks sharing a frame) at ``threshold``.
-    2. A cluster of a single track (one appearance, often under hard conditions: occlusion,
-       blur, darkness) joins the nearest cluster of several tracks closer than
-       ``attach_threshold`` (default 1.4 × ``threshold``) when no frame forbids it: one
-       appearance is weak evidence of a new person, and fragmenting people is the failure
-       this step exists to prevent.
-    3. Shorter tracks join the nearest identity closer than ``threshold`` that has no track in
-       the same frames, else stay unassigned (−1).
+    1. Must-link facts (a user's merges and assignments) group tracks first.
+    2. Core groups — at least ``rules.min_faces`` good faces, or as many as their shot has
+       sampled frames (``shot_samples``), or a user's group — are clustered with complete
+       linkage at ``rules.threshold``; groups sharing a frame or a cannot-link fact never join.
+    3. Every other group (short, or low quality) joins the identity all of whose tracks lie
+       within the threshold (the strict one when it is low quality) and which has no face in
+       its frames; the nearest such, else none.
     """
-    embedded = [t for t in tracks if t.embedding is not None]
-    for t in tracks:
-        t.identity = -1
     samples = shot_samples or {}
-    core = [t for t in embedded if len(t) >= min(min_faces, samples.get(t.shot, min_faces))]
-    short = [t for t in embedded if t not in core]
-    if not core:
-        return
-    emb = np.stack([t.embedding for t in core])
-    labels = agglomerate(cosine_distances(emb, emb), overlapping(core), threshold)
-    labels = _attach_singletons(core, emb, labels, threshold * 1.4 if attach_threshold is None else attach_threshold)
-    for t, label in zip(core, labels):
-        t.identity = int(label)
-    centroids = _centroids(emb, labels)
-    frames_of = [set().union(*(t.frames for t in core if t.identity == k)) for k in range(len(centroids))]
-    for t in short:
-        k = _nearest_allowed(t, centroids, frames_of, threshold)
-        if k is not None:
-            t.identity = k
+    banned = {frozenset(p) for p in (cannot_link or [])}
+    groups = _groups(tracks, must_link or [])
+    emb = np.stack([t.embedding for t in tracks]) if tracks else np.zeros((0, 0))
+    dist = cosine_distances(emb, emb) if tracks else np.zeros((0, 0))
+
+    def core(group: list[int]) -> bool:
+        t = tracks[group[0]]
+        return len(group) > 1 or (not t.low_quality and t.faces >= min(rules.min_faces, samples.get(t.shot, rules.min_faces)))
+
+    def apart(a: list[int], b: list[int]) -> bool:
+        ids = [(tracks[i].id, tracks[j].id) for i in a for j in b]
+        return bool(_frames(tracks, a) & _frames(tracks, b)) or any(frozenset(p) in banned for p in ids)
+
+    cores = [g for g in groups if core(g)]
+    n = len(cores)
+    link = np.array([[dist[np.ix_(a, b)].max() for b in cores] for a in cores]).reshape(n, n)
+    blocked = np.array([[i != j and apart(cores[i], cores[j]) for j in range(n)] for i in range(n)]).reshape(n, n)
+    labels = agglomerate(link, blocked, rules.threshold)
+    identities: list[list[int]] = [sum((cores[i] for i in np.flatnonzero(labels == k)), []) for k in range(labels.max(initial=-1) + 1)]
+    others = sorted((g for g in groups if not core(g)), key=lambda g: -max(tracks[k].faces for k in g))
+    for group in others:
+        strict = any(tracks[k].low_quality for k in group)
+        limit = rules.strict_threshold if strict else rules.threshold
+        best, best_d = None, np.inf
+        for k, members in enumerate(identities):
+            far = dist[np.ix_(group, members)]
+            if far.max() < limit and not apart(group, members) and far.mean() < best_d:
+                best, best_d = k, far.mean()
+        if best is not None:
+            identities[best] = identities[best] + group
+    out = {t.id: -1 for t in tracks}
+    for k, members in enumerate(identities):
+        for i in members:
+            out[tracks[i].id] = k
+    return out
 
 
-def _nearest_allowed(track: Track, centroids: np.ndarray, frames_of: list[set[int]], threshold: float) -> int | None:
-    """The nearest cluster closer than ``threshold`` with no face in ``track``'s frames."""
-    dist = cosine_distances(track.embedding[None], centroids)[0]
-    for k in np.argsort(dist):
-        if dist[k] >= threshold:
-            return None
-        if not frames_of[k] & set(track.frames):
-            return int(k)
-    return None
-
-
-def _attach_singletons(core: list[Track], emb: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
-    """Step 2 of :func:`cluster_tracks`; returns labels renumbered from 0."""
-    counts = np.bincount(labels)
-    if counts.max() < 2:
-        return labels
-    centroids = _centroids(emb, labels)
-    big = np.flatnonzero(counts >= 2)
-    frames_of = [set().union(*(t.frames for t, label in zip(core, labels) if label == k)) for k in range(len(centroids))]
-    labels = labels.copy()
-    for i in np.flatnonzero(counts[labels] == 1):
-        k = _nearest_allowed(core[i], centroids[big], [frames_of[b] for b in big], threshold)
-        if k is not None:
-            labels[i] = big[k]
-    return np.unique(labels, return_inverse=True)[1]
-
-
-def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    c = np.stack([emb[labels == k].mean(0) for k in range(labels.max() + 1)])
-    return c / np.linalg.norm(c, axis=1, keepdims=True)
-
-
-def build_identities(tracks: list[Track], spans: dict[int, tuple[float, float]], gap: float) -> list[Identity]:
-    """Group assigned tracks into :class:`Identity` objects sorted by screen time, ids 0, 1, …
-
-    ``spans`` gives each track's on-screen interval in seconds. Tracks' ``identity`` fields
-    are renumbered to match.
-    """
-    groups: dict[int, list[Track]] = {}
-    for t in tracks:
-        if t.identity >= 0:
-            groups.setdefault(t.identity, []).append(t)
-    people = []
-    for members in groups.values():
-        emb = np.mean([t.embedding for t in members], axis=0)
-        people.append(
-            Identity(
-                id=-1,
-                name="",
-                tracks=sorted(t.id for t in members),
-                faces=sum(len(t) for t in members),
-                segments=merge_intervals([spans[t.id] for t in members], gap),
-                embedding=emb / np.linalg.norm(emb),
-            )
-        )
-    people.sort(key=lambda p: (-p.screen_time_s, p.first_s))
-    renumber = {}
-    for new_id, person in enumerate(people):
-        person.id = new_id
-        person.name = f"person {new_id}"
-        for tid in person.tracks:
-            renumber[tid] = new_id
-    for t in tracks:
-        t.identity = renumber.get(t.id, -1)
-    return people
-
-
-def name_identities(identities: list[Identity], gallery: dict[str, np.ndarray], threshold: float) -> None:
+def name_identities(identities: list[Identity], gallery: dict[str, np.ndarray], threshold: float, taken: set[str] | None = None) -> None:
     """Give identities the names of gallery people they match (one name per identity, one identity per name).
 
-    ``gallery`` maps a name to that person's L2-normalised mean embedding.
+    ``gallery`` maps a name to that person's L2-normalised mean embedding; names in ``taken``
+    (given by a user) and identities already named by a user are left alone.
     """
-    if not identities or not gallery:
+    free = [p for p in identities if p.name == f"person {p.id}"]
+    names = sorted(set(gallery) - (taken or set()))
+    if not free or not names:
         return
-    names = sorted(gallery)
-    dist = cosine_distances(np.stack([p.embedding for p in identities]), np.stack([gallery[n] for n in names]))
+    dist = cosine_distances(np.stack([p.embedding for p in free]), np.stack([gallery[n] for n in names]))
     for i, j in zip(*linear_sum_assignment(dist)):
         if dist[i, j] < threshold:
-            identities[i].name = names[j]
+            free[i].name = names[j]

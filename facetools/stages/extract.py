@@ -1,0 +1,247 @@
+"""``extract()``: the heavy stage, one streaming pass from a video file to a :class:`TrackSet`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from importlib import metadata
+
+import numpy as np
+import pandas as pd
+import torch
+
+from facetools.calibration import load_calibration
+from facetools.config import Config
+from facetools.errors import InputValidationError
+from facetools.io import ffmpeg
+from facetools.io.loader import FrameLoader
+from facetools.io.probe import probe
+from facetools.run.memory import MemoryReleaser
+from facetools.run.monitor import ResourceMonitor
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
+from facetools.stages.faces import FacePatch, cut_patch, square_crop
+from facetools.stages.gallery import embed_gallery
+from facetools.stages.shots import ShotDetector
+from facetools.stages.track import Track, Tracker
+from facetools.stages.tracks import FACE_COLUMNS, EmbeddingSpace, RunInfo, TrackRecord, TrackSet
+
+ProgressHook = Callable[[str, int, int], None]
+"""``hook(stage, completed, total)``, called as work advances; ``total`` may be an estimate."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; checks that a named CUDA device exists."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise InputValidationError(f"unknown device {name!r}: use auto, cpu or cuda[:N]") from exc
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise InputValidationError(f"device {name} requested but no such CUDA device is available")
+    if device.type not in ("cpu", "cuda"):
+        raise InputValidationError(f"unsupported device {name!r}: use auto, cpu or cuda[:N]")
+    return device
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t0
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("facetools", "torch", "facenet-pytorch", "dlib-bin", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    out["ffmpeg"] = ffmpeg.version()
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def cached_embedder(name: str, device: str, weights: str | None) -> Embedder:
+    """Embedders are loaded once per process and reused by later runs."""
+    return load_embedder(name, device, weights)
+
+
+def embedding_space(embedder: Embedder) -> EmbeddingSpace:
+    """The embedder's name, the hash of its weights and the version of its calibration."""
+    try:
+        cal = load_calibration(embedder.name)
+        version = f"v{cal.script_version}-{cal.data_sha256[:8]}"
+    except (KeyError, OSError):  # no calibration for this embedder
+        version = "uncalibrated"
+    return EmbeddingSpace(embedder.name, weights_sha256(embedder), version)
+
+
+def _same_person(embedder: Embedder, a: FacePatch, b: FacePatch, threshold: float) -> bool:
+    """Appearance check before bridging a gap: single faces, so twice the identity threshold."""
+    ea, eb = embed_patches(embedder, [a, b])
+    return float(1.0 - ea @ eb) < 2 * threshold
+
+
+def _records(tracks: list[Track], embedder: Embedder) -> list[TrackRecord]:
+    """Embed finished tracks' kept faces in one batch and keep what identification needs (spans are set at the end)."""
+    vectors = embed_patches(embedder, [p for t in tracks for p in t.patches])
+    out, start = [], 0
+    for t in tracks:
+        faces = vectors[start : start + len(t.patches)]
+        start += len(t.patches)
+        mean = faces.mean(0)
+        quality = np.array([[p.quality, p.height, p.yaw, p.sharpness] for p in t.patches], dtype=np.float32)
+        best = t.best_patch
+        out.append(
+            TrackRecord(
+                t.id,
+                t.shot,
+                np.asarray(t.frames),
+                (0.0, 0.0),
+                mean / np.linalg.norm(mean),
+                faces,
+                quality,
+                square_crop(best.image, best.box),
+            )  # fmt: skip
+        )
+    return out
+
+
+def extract(path: str | os.PathLike[str], config: Config | None = None, *, progress: ProgressHook | None = None) -> TrackSet:
+    """Decode, detect, cut into shots, track and embed every face of the video at ``path``.
+
+    Example:
+        >>> tracks = extract("data/sample/sample.mp4", Config(device="cpu"))
+        >>> len(tracks.tracks)
+    """
+    cfg = config or Config()
+    info = probe(path)
+    device = resolve_device(cfg.device)
+    stride = cfg.stride or max(1, int(info.fps // 5))
+    hook = progress or (lambda stage, done, total: None)
+    timer = _Timer()
+    started = time.perf_counter()
+    with ResourceMonitor(cfg.monitor_hz) as monitor:
+        monitor.mark("load models")
+        hook("load models", 0, 1)
+        with timer("load_models"):
+            detector = FaceDetector(device, long_side=cfg.detect_long_side, min_face_size=cfg.min_face_size,
+                                    thresholds=cfg.mtcnn_thresholds, factor=cfg.pyramid_factor, min_score=cfg.min_score)  # fmt: skip
+            embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
+            gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
+        hook("load models", 1, 1)
+        loader = FrameLoader(info, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
+        shots = ShotDetector(cfg.shot_threshold)
+        tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
+                          step=stride, same_person=lambda a, b: _same_person(embedder, a, b, embedder.threshold))  # fmt: skip
+        rows: list[list[float]] = []
+        row_track: list[int] = []
+        records: list[TrackRecord] = []
+
+        def finish(done: list[Track]) -> None:
+            with timer("embed"):
+                records.extend(_records(done, embedder))
+            for t in done:
+                for r in t.rows:
+                    row_track[r] = t.id
+
+        times: dict[int, float] = {}
+        shot_samples: dict[int, int] = defaultdict(int)
+        detected_frames = 0
+        monitor.mark("detect, track")
+        batches = iter(loader)
+        releaser = MemoryReleaser()
+        while True:
+            with timer("decode_wait"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            times.update(zip(batch.indices.tolist(), batch.times.tolist()))
+            with timer("shots"):
+                shot_ids = shots.update(batch.frames, batch.indices)
+            sel = np.flatnonzero(batch.indices % stride == 0)
+            with timer("detect"):
+                found = detector.detect(batch.frames[sel], batch.indices[sel], batch.scale)
+                found.boxes[:, 0::2] = found.boxes[:, 0::2].clip(0, info.width)
+                found.boxes[:, 1::2] = found.boxes[:, 1::2].clip(0, info.height)
+                images = batch.frames[sel].cpu().numpy()
+            detected_frames += len(sel)
+            for k, i in enumerate(sel):
+                frame = int(batch.indices[i])
+                shot_samples[int(shot_ids[i])] += 1
+                here = found[found.frame == frame]
+                with timer("crop"):
+                    patches = [cut_patch(images[k], b / batch.scale, lm / batch.scale, float(s))
+                               for b, lm, s in zip(here.boxes, here.landmarks, here.scores)]  # fmt: skip
+                ids = list(range(len(rows), len(rows) + len(here)))
+                rows.extend([frame, float(batch.times[i]), *b, float(s)] for b, s in zip(here.boxes.tolist(), here.scores))
+                row_track.extend([-1] * len(here))
+                with timer("track"):
+                    done = tracker.update(frame, int(shot_ids[i]), ids, here.boxes, patches)
+                finish(done)
+            releaser.maybe()
+            hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
+        finish(tracker.flush())
+        hook("analyze", loader.frames_decoded, loader.frames_decoded)
+        frame_times = np.full(max(times, default=-1) + 1, np.nan)
+        frame_times[list(times)] = list(times.values())
+        set_spans(records, frame_times, shots.cuts, stride)
+    wall = time.perf_counter() - started
+    faces = pd.DataFrame(rows, columns=FACE_COLUMNS[:7])
+    faces["track"] = row_track
+    faces = faces.astype({"frame": "int64", "track": "int64"})
+    space = embedding_space(embedder)
+    run = RunInfo(
+        versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        decoder=loader.backend, embedder=embedder.name, space=space.key, config=asdict(cfg), stride=stride, video=info.to_dict(),
+        frames_decoded=loader.frames_decoded, frames_detected=detected_frames,
+        variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings, faces=len(faces), tracks=len(records),
+        shots=shots.shot + 1, cuts=list(shots.cuts), stage_seconds={k: round(v, 3) for k, v in timer.seconds.items()},
+        wall_seconds=round(wall, 3), frames_per_second=round(loader.frames_decoded / wall, 2) if wall > 0 else None,
+        realtime_factor=round(info.duration_s / wall, 3) if wall > 0 else None, peak_rss_mb=round(monitor.peak_rss_mb, 1),
+        peak_gpu_memory_mb=round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None,
+        gpu_monitored=monitor.has_gpu, cluster_threshold=embedder.threshold,
+    )  # fmt: skip
+    return TrackSet(info, frame_times, list(shots.cuts), dict(shot_samples), faces, sorted(records, key=lambda r: r.id), space, run,
+                    monitor.frame(), gallery)  # fmt: skip
+
+
+def set_spans(records: list[TrackRecord], frame_times: np.ndarray, cuts: list[int], stride: int) -> None:
+    """Each track's on-screen interval: its first face to one detection step after its last, within its shot.
+
+    ``frame_times`` holds each frame's time (NaN for frames that could not be decoded).
+    """
+    decoded = np.flatnonzero(~np.isnan(frame_times))
+    step = float(np.nanmedian(np.diff(frame_times))) if len(decoded) > 1 else 0.04
+    end_of_video = float(frame_times[decoded[-1]]) + step if len(decoded) else 0.0
+    cut_array = np.asarray(cuts, dtype=np.int64)
+    for t in records:
+        start = float(frame_times[t.frames[0]])
+        end = float(frame_times[t.frames[-1]]) + step * stride
+        later = cut_array[cut_array > t.frames[-1]]
+        limit = float(frame_times[later[0]]) if len(later) else end_of_video
+        t.span = (start, min(end, limit))
+
+
+def frame_rate_varies(frame_times: np.ndarray) -> bool:
+    """Frame intervals differ by more than 10 % from their median somewhere (a variable frame rate)."""
+    steps = np.diff(frame_times[~np.isnan(frame_times)])
+    if len(steps) < 2:
+        return False
+    median = float(np.median(steps))
+    return bool(median > 0 and np.any(np.abs(steps - median) > 0.1 * median))

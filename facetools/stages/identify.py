@@ -1,0 +1,98 @@
+"""``identify()``: the cheap stage, stored tracks to identities (no decoding, no torch)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from facetools.calibration import Calibration, load_calibration
+from facetools.config import Config
+from facetools.intervals import merge_intervals
+from facetools.io.store import Edits
+from facetools.outputs.analysis import Analysis, Unidentified
+from facetools.stages.identity import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
+from facetools.stages.tracks import TRACK_COLUMNS, TrackRecord, TrackSet
+
+UNCALIBRATED_STRICT = 0.75
+"""Strict threshold as a fraction of the threshold, for an embedder without a calibration."""
+
+
+def rules_for(tracks: TrackSet, config: Config) -> tuple[Rules, Calibration | None]:
+    """The thresholds for this run: the config's, else the embedder's calibration, else what extraction recorded."""
+    try:
+        cal: Calibration | None = load_calibration(tracks.space.embedder)
+    except (KeyError, OSError):  # no calibration for this embedder
+        cal = None
+    base = cal.threshold if cal else tracks.run.cluster_threshold
+    threshold = config.cluster_threshold if config.cluster_threshold is not None else base
+    strict = threshold * (cal.strict_threshold / cal.threshold if cal else UNCALIBRATED_STRICT)
+    return Rules(threshold, strict, config.min_track_faces), cal
+
+
+def evidence(record: TrackRecord, cal: Calibration | None) -> TrackEvidence:
+    """What clustering needs of a stored track; its best face decides whether it is low quality."""
+    _quality, height, yaw, sharpness = record.best_face
+    low = cal.is_low_quality(float(height), float(yaw), float(sharpness)) if cal else False
+    return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low)
+
+
+def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None = None) -> Analysis:
+    """Cluster stored tracks into identities, apply a user's edits and gallery names, build timelines.
+
+    Example:
+        >>> analysis = identify(load_tracks("reports/sample"), Config(cluster_threshold=0.05))
+    """
+    started = time.perf_counter()
+    cfg = config or Config()
+    edits = edits or Edits()
+    rules, cal = rules_for(tracks, cfg)
+    labels = cluster_tracks([evidence(r, cal) for r in tracks.tracks], rules, shot_samples=tracks.shot_samples,
+                            must_link=edits.must_link, cannot_link=[(a, b) for a, b in edits.cannot_link])  # fmt: skip
+    by_id = {r.id: r for r in tracks.tracks}
+    identities = _identities(tracks.tracks, labels, cfg.merge_gap_s)
+    for person in identities:
+        for t in person.tracks:
+            labels[t] = person.id
+    _apply_names(identities, edits)
+    name_identities(identities, tracks.gallery, rules.threshold, taken=set(edits.names))
+    loose = sorted((by_id[t] for t, k in labels.items() if k < 0), key=lambda r: -r.quality)
+    unidentified = Unidentified(sorted(r.id for r in loose), sum(len(r) for r in loose),
+                                merge_intervals([r.span for r in loose], cfg.merge_gap_s), [r.id for r in loose[:6]])  # fmt: skip
+    faces = tracks.faces.copy()
+    faces["identity"] = faces["track"].map(labels).fillna(-1).astype("int64")
+    table = pd.DataFrame(
+        [[r.id, labels[r.id], r.shot, len(r), int(r.frames[0]), int(r.frames[-1]), *r.span] for r in tracks.tracks], columns=TRACK_COLUMNS
+    ).astype({"start_s": "float64", "end_s": "float64"})
+    thumbnails = {p.id: max((by_id[t] for t in p.tracks), key=lambda r: r.quality).thumbnail for p in identities}
+    run = replace(tracks.run, config={**tracks.run.config, **cfg.identify_options()}, cluster_threshold=round(rules.threshold, 5),
+                  strict_threshold=round(rules.strict_threshold, 5), identities=len(identities), unidentified_tracks=len(loose),
+                  identify_seconds=round(time.perf_counter() - started, 4))  # fmt: skip
+    return Analysis(tracks, faces, table, identities, unidentified, run, thumbnails, edits)
+
+
+def _identities(records: list[TrackRecord], labels: dict[int, int], gap: float) -> list[Identity]:
+    """Group labelled tracks into identities sorted by screen time (ids 0, 1, …, named ``person N``)."""
+    groups: dict[int, list[TrackRecord]] = {}
+    for r in records:
+        if labels[r.id] >= 0:
+            groups.setdefault(labels[r.id], []).append(r)
+    people = []
+    for members in groups.values():
+        emb = np.mean([r.embedding for r in members], axis=0)
+        segments = merge_intervals([r.span for r in members], gap)
+        people.append(Identity(-1, "", sorted(r.id for r in members), sum(len(r) for r in members), segments, emb / np.linalg.norm(emb)))
+    people.sort(key=lambda p: (-p.screen_time_s, p.first_s))
+    for new_id, person in enumerate(people):
+        person.id, person.name = new_id, f"person {new_id}"
+    return people
+
+
+def _apply_names(identities: list[Identity], edits: Edits) -> None:
+    """A user's name goes to the identity holding most of the tracks it was given to."""
+    for name, named in edits.names.items():
+        scores = [len(set(p.tracks) & set(named)) for p in identities]
+        if scores and max(scores) > 0:
+            identities[int(np.argmax(scores))].name = name
