@@ -38,25 +38,25 @@ def test_valid_kinds_give_results_with_faces(kind: str, clip: Path, folder: Path
     result = analyze(video, device="cpu", embedder="dlib")
     info = result.video
     assert len(result.identities) == 2, (kind, result.summary())
-    per_frame = len(result.faces) / result.run["frames_detected"]
-    assert per_frame >= 0.8 * len(clip_analysis.faces) / clip_analysis.run["frames_detected"], kind
+    per_frame = len(result.faces) / result.run.frames_detected
+    assert per_frame >= 0.8 * len(clip_analysis.faces) / clip_analysis.run.frames_detected, kind
     faces = result.faces
     assert (faces["x1"] >= 0).all() and (faces["x2"] <= info.width).all() and (faces["y2"] <= info.height).all()
     if kind == "rotation 90":
         # stored sideways: without honouring the rotation MTCNN would find no upright face
         assert (info.width, info.height, info.rotation) == (640, 360, 90)
     if kind == "variable frame rate":
-        assert result.run["variable_frame_rate_observed"]
+        assert result.run.variable_frame_rate_observed
         assert faces["time_s"].max() > 3.0, "times come from timestamps, not frame index / fps"
     if kind == "huge 8k":
         assert info.width == 7680 and faces["x2"].max() > 2000, "boxes in original pixels"
-        assert result.run["peak_rss_mb"] < 6000
+        assert result.run.peak_rss_mb < 6000
 
 
 @pytest.mark.parametrize("kind", sorted(corpus.TOO_SMALL))
 def test_valid_kinds_too_small_for_faces_give_an_empty_result(kind: str, clip: Path, folder: Path, tmp_path: Path) -> None:
     result = analyze(corpus.TOO_SMALL[kind](clip, folder), device="cpu", embedder="dlib")
-    assert result.faces.empty and result.identities == [] and result.run["frames_decoded"] == 50
+    assert result.faces.empty and result.identities == [] and result.run.frames_decoded == 50
     out = result.save(tmp_path / "out")
     assert json.loads((out / "identities.json").read_text())["identities"] == []
 
@@ -76,10 +76,10 @@ def test_videos_broken_midway_give_a_flagged_result_or_a_decode_error(kind: str,
     except FacetoolsError as exc:
         assert str(exc).strip() and "\n" not in str(exc).strip()
         return
-    if result.run["frames_decoded"] < 50:
-        assert result.run["warnings"], "lost frames must be reported in run.json"
+    if result.run.frames_decoded < 50:
+        assert result.run.warnings, "lost frames must be reported in run.json"
     out = result.save(tmp_path / "out")
-    assert json.loads((out / "run.json").read_text())["warnings"] == result.run["warnings"]
+    assert json.loads((out / "run.json").read_text())["warnings"] == result.run.warnings
 
 
 def test_a_stalled_decoder_raises_instead_of_hanging(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from facetools.devdata.synth import truth_segments
 def test_two_identities_with_real_screen_time(sample_analysis) -> None:
     long_enough = [p for p in sample_analysis.identities if p.screen_time_s >= 1.0]
     assert len(long_enough) == 2
-    assert sample_analysis.embedder == "dlib" and sample_analysis.run["embedder"] == "dlib"
+    assert sample_analysis.embedder == "dlib" and sample_analysis.run.embedder == "dlib"
 
 
 def test_each_person_lands_in_one_identity(sample_analysis, sample_truth) -> None:
@@ -41,17 +41,17 @@ def test_segments_match_the_truth_within_half_a_second(sample_analysis, sample_t
 
 
 def test_shot_cuts_are_found(sample_analysis, sample_truth) -> None:
-    assert sample_analysis.run["shots"] == len(sample_truth["shots"])
+    assert sample_analysis.run.shots == len(sample_truth["shots"])
     assert set(sample_analysis.tracks["shot"]) <= set(range(len(sample_truth["shots"])))
 
 
 def test_run_json_records_the_run(sample_analysis) -> None:
     run = sample_analysis.run
-    assert run["frames_decoded"] == 500 and run["frames_detected"] == 100 and run["stride"] == 5
-    assert run["device"] == "cpu" and run["decoder"] == "ffmpeg-cpu"
-    assert {"detect", "embed", "decode_wait", "cluster"} <= set(run["stage_seconds"])
-    assert run["peak_rss_mb"] > 0 and run["frames_per_second"] > 0
-    assert "torch" in run["versions"] and run["config"]["embedder"] == "dlib"
+    assert run.frames_decoded == 500 and run.frames_detected == 100 and run.stride == 5
+    assert run.device == "cpu" and run.decoder == "ffmpeg-cpu"
+    assert {"detect", "embed", "decode_wait"} <= set(run.stage_seconds) and run.identify_seconds > 0
+    assert run.peak_rss_mb > 0 and run.frames_per_second > 0
+    assert "torch" in run.versions and run.config["embedder"] == "dlib" and run.space.startswith("dlib/")
     util = sample_analysis.utilization
     assert len(util) >= 2 and util["cpu_percent"].notna().all()
     assert "detect, track, embed" in set(util["stage"])

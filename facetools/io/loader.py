@@ -190,6 +190,8 @@ class FrameLoader:
             if self.count is None:
                 proc.wait(timeout=self.timeout_s)
                 logger.join(timeout=self.timeout_s)
+            if done == 0 and seek_s > 0:
+                return False  # the seek landed past the end
             if done == 0:
                 reason = self._log.errors[-1] if self._log.errors else f"ffmpeg exit status {proc.poll()}"
                 raise VideoDecodeError(f"{self.info.path}: no frame could be decoded ({reason})")
