@@ -58,3 +58,25 @@ def test_importing_decord_before_facetools_fails_clearly_instead_of_crashing() -
     # either this torch build loads no libnvblas (the product works) or facetools refuses with a reason
     assert proc.returncode == 0 and "262144" in proc.stdout or "import facetools first" in proc.stderr, proc.stderr[-500:]
     assert proc.returncode != -11, "segmentation fault"
+
+
+def test_options_have_one_source() -> None:
+    """The CLI's options come from Config; the README and the report notebook's parameters agree with it."""
+    import json as _json
+
+    from facetools.config import Config, cli_fields
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    for f in cli_fields():
+        assert f"--{f.name.replace('_', '-')}" in readme, f"README does not list --{f.name}"
+    nb = _json.loads((root / "notebooks" / "analyze_video.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    names = {line.split("=")[0].strip() for line in "".join(cell["source"]).splitlines() if "=" in line}
+    known = set(Config.__dataclass_fields__)
+    assert names - {"video", "out_dir"} <= known, names - known
+    defaults = {f.name: f.default for f in cli_fields()}
+    for line in "".join(cell["source"]).splitlines():
+        name, _, rest = line.partition("=")
+        if name.strip() in defaults and defaults[name.strip()] not in (None, ""):
+            assert str(defaults[name.strip()]) in rest, f"notebook default of {name.strip()} differs from Config"
