@@ -1,0 +1,112 @@
+"""Identity thresholds per embedder, calibrated on real people (``benchmarks/calibrate.py``).
+
+The numbers live in ``facetools/data/calibration.json``, written by that script with the hash of
+the photos it used; the package only reads them. ``threshold`` is the cosine distance under which
+two good faces may be taken as one person; ``strict_threshold`` applies where either face is low
+quality (small, turned away or blurred). Both come from single photos: a track's mean of several
+faces is steadier, so they are conservative for tracks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def estimate_yaw(landmarks: np.ndarray) -> float:
+    """Signed head turn from 5 MTCNN landmarks: the nose's offset from the eyes' midpoint over the eye distance.
+
+    0 is frontal; about ±0.5 is a half profile. Positive when the nose is right of the eyes' middle (image x).
+    """
+    lm = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    left, right, nose = lm[0], lm[1], lm[2]
+    eye_dist = max(float(np.linalg.norm(right - left)), 1e-3)
+    return float(nose[0] - (left[0] + right[0]) / 2) / eye_dist
+
+
+def laplacian_variance(gray: np.ndarray) -> float:
+    """Variance of the 4-neighbour Laplacian of a grey image (0 for images under 3×3): higher is sharper."""
+    g = np.asarray(gray, dtype=np.float32)
+    if g.ndim != 2 or min(g.shape) < 3:
+        return 0.0
+    lap = g[1:-1, 1:-1] * 4 - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
+    return float(lap.var())
+
+
+def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
+    """Sharpness of the face ``box`` (x1, y1, x2, y2) of an RGB patch: Laplacian variance of its grey pixels."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = np.clip(np.asarray(box, dtype=np.float64), 0, [w, h, w, h]).astype(int)
+    if x2 - x1 < 3 or y2 - y1 < 3:
+        return 0.0
+    return laplacian_variance(image[y1:y2, x1:x2].astype(np.float32).mean(axis=2))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibrated decisions for one embedder.
+
+    Attributes:
+        embedder: the embedder's name (``dlib``, ``sface`` ...).
+        threshold: cosine distance under which two good-quality faces are one person.
+        strict_threshold: the same where either face is low quality (≤ ``threshold``).
+        min_face_px: faces shorter than this (frame pixels) are low quality.
+        max_yaw: faces with ``|estimate_yaw|`` above this are low quality.
+        min_sharpness: faces whose :func:`face_sharpness` is below this are low quality.
+        script_version: version of the script that wrote the numbers.
+        data_sha256: hash of the labels and photos they were measured on.
+    """
+
+    embedder: str
+    threshold: float
+    strict_threshold: float
+    min_face_px: float
+    max_yaw: float
+    min_sharpness: float
+    script_version: int
+    data_sha256: str
+
+    def is_low_quality(self, height_px: float, yaw: float, sharpness: float) -> bool:
+        """Whether a face this tall (frame pixels), this turned and this sharp is weak evidence of identity."""
+        return height_px < self.min_face_px or abs(yaw) > self.max_yaw or sharpness < self.min_sharpness
+
+    def threshold_for(self, low_quality: bool) -> float:
+        """The distance to use for a pair of faces: strict when either is low quality."""
+        return self.strict_threshold if low_quality else self.threshold
+
+
+@cache
+def _entries() -> dict[str, Any]:
+    text = resources.files("facetools").joinpath("data", CALIBRATION_FILE).read_text(encoding="utf-8")
+    return {k: v for k, v in json.loads(text).items() if isinstance(v, dict) and "threshold" in v}
+
+
+def calibrated_embedders() -> list[str]:
+    """Names of the embedders the packaged calibration covers."""
+    return sorted(_entries())
+
+
+def load_calibration(embedder_name: str) -> Calibration:
+    """The packaged calibration of ``embedder_name``; ``KeyError`` naming the calibrated ones when it has none."""
+    entries = _entries()
+    if embedder_name not in entries:
+        raise KeyError(f"no calibration for embedder {embedder_name!r}: calibrated are {sorted(entries)} (run benchmarks/calibrate.py)")
+    e = entries[embedder_name]
+    q = e["quality"]
+    return Calibration(
+        embedder=embedder_name,
+        threshold=float(e["threshold"]),
+        strict_threshold=float(e["strict_threshold"]),
+        min_face_px=float(q["min_face_px"]),
+        max_yaw=float(q["max_yaw"]),
+        min_sharpness=float(q["min_sharpness"]),
+        script_version=int(e["script_version"]),
+        data_sha256=str(e["data_sha256"]),
+    )
