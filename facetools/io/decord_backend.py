@@ -327,7 +327,7 @@ def _gaps(times: np.ndarray, fps: float) -> tuple[int, int, float] | None:
     """Frames missing from a constant-rate stream, judged by its frame times: (how many, the frame before the first gap, its time)."""
     steps = np.diff(times) * fps
     gaps = np.flatnonzero(steps > 1.5)
-    if not len(gaps):
+    if not len(gaps) or len(gaps) > 0.05 * len(steps):  # none, or so many that the rate varies (VFR the probe missed)
         return None
     return int(np.round(steps[gaps]).sum() - len(gaps)), int(gaps[0]), float(times[gaps[0]])
 
