@@ -225,10 +225,15 @@ def chromium(profile: Path) -> Iterator[str]:
         _stop(proc)
 
 
-@pytest.fixture
-def lab_dir(sample_analysis, tmp_path: Path) -> Path:  # noqa: ANN001 - Analysis
-    """A folder with the sample's saved run and explore.ipynb pointed at it."""
+@pytest.fixture(scope="session")
+def browser_ready() -> None:
+    """Skip (or fail under FACETOOLS_REQUIRE_ALL=1) before the sample is analysed when there is no browser to drive."""
     _require_browser()
+
+
+@pytest.fixture
+def lab_dir(browser_ready: None, sample_analysis, tmp_path: Path) -> Path:  # noqa: ANN001 - Analysis
+    """A folder with the sample's saved run and explore.ipynb pointed at it."""
     root = tmp_path / "lab"
     run = root / "run"
     sample_analysis.save(run)
