@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ray")
-
-import facetools  # noqa: E402
-from facetools.run.executors import VideoOutcome, run_videos  # noqa: E402
+import facetools
+from facetools.errors import InputValidationError
+from facetools.run.executors import VideoOutcome, run_videos
 
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).with_name("ray")
@@ -45,6 +44,53 @@ def _marked_work(video: str, out_dir: Path, markers: str) -> None:
 
 def _complete(folder: Path) -> bool:
     return (folder / "identities.json").is_file()
+
+
+def _quick_work(video: str, out_dir: Path) -> None:
+    """Work without analysis: a nested file, ``run.json`` and ``identities.json``; a ``bad*`` video fails."""
+    if Path(video).name.startswith("bad"):
+        raise InputValidationError(f"{video}: not a recognised video container")
+    (out_dir / "sub").mkdir()
+    (out_dir / "sub" / "video.txt").write_text(video)
+    (out_dir / "run.json").write_text(json.dumps({"pid": os.getpid()}))
+    (out_dir / "identities.json").write_text("{}")
+
+
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_outcomes_skips_force_and_failures_without_a_cluster(executor: str, tmp_path: Path) -> None:
+    """``local`` in this process; ``ray`` without an address starts a Ray instance for the call and stops it."""
+    if executor == "ray":
+        ray = pytest.importorskip("ray")
+    out = tmp_path / "out"
+    (out / "bad").mkdir(parents=True)
+    (out / "bad" / "earlier.txt").write_text("kept")
+    videos = [tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "bad.mp4"]
+    calls: list[tuple[int, ...]] = []
+
+    def run(force: bool = False) -> list[str]:
+        hook = lambda *c: calls.append(c)  # noqa: E731
+        outcomes = run_videos(videos, out, _quick_work, executor=executor, is_complete=_complete, force=force, progress=hook)
+        return [o.status for o in outcomes]
+
+    assert run() == ["ok", "ok", "failed"]
+    assert (out / "a" / "sub" / "video.txt").read_text() == str(videos[0])
+    run_json = json.loads((out / "b" / "run.json").read_text())
+    assert run_json["executor"] == executor and run_json["node"]["hostname"]
+    assert (out / "bad" / "earlier.txt").read_text() == "kept", "a failure leaves the earlier folder alone"
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b", "bad"]
+    assert calls[0] == (0, 0, 0, 3) and calls[-1] == (2, 1, 0, 3)
+    if executor == "ray":
+        assert not ray.is_initialized(), "the Ray instance started for the call is stopped"
+        return  # the rest is the executors' shared bookkeeping; a Ray start costs ~15 s here
+    assert run() == ["skipped", "skipped", "failed"]
+    (out / "a" / "stale").write_text("")
+    assert run(force=True) == ["ok", "ok", "failed"]
+    assert not (out / "a" / "stale").exists(), "a forced run replaces the folder"
+
+
+def test_two_videos_with_one_stem_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputValidationError, match="share the output folder"):
+        run_videos([tmp_path / "x" / "a.mp4", tmp_path / "y" / "a.mp4"], tmp_path / "out", _quick_work, is_complete=_complete)
 
 
 def _free_port() -> int:
@@ -130,6 +176,7 @@ def _in_groups(groups: set[int]) -> list[int]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LoopbackCluster]:
+    pytest.importorskip("ray")
     c = LoopbackCluster()
     try:
         yield c

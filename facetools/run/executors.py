@@ -124,9 +124,9 @@ def run_videos(
             todo.append(i)
     tally = _Tally(len(paths), sum(o is not None for o in outcomes), progress)
     tally.report()
-    if executor == "local":
+    if todo and executor == "local":
         _run_local(paths, todo, root, work, outcomes, tally)
-    else:
+    elif todo:
         _run_ray(paths, todo, root, work, outcomes, tally, address, cpus_per_task, gpus_per_task, dict(resources or {}), max_retries)
     return [o for o in outcomes if o is not None]
 
@@ -183,15 +183,15 @@ def _run_local(paths: list[str], todo: list[int], root: Path, work: Work, outcom
         started = time.perf_counter()
         try:
             work(path, tmp)
+            _place(tmp, folder, "local", {"hostname": socket.gethostname()})
+            outcome = VideoOutcome(path, folder, "ok", time.perf_counter() - started)
         except FacetoolsError as exc:
-            outcomes[i] = VideoOutcome(path, folder, "failed", time.perf_counter() - started, one_line(exc))
+            outcome = VideoOutcome(path, folder, "failed", time.perf_counter() - started, one_line(exc))
         finally:
             tally.running = 0
-        if outcomes[i] is None:
-            _place(tmp, folder, "local", {"hostname": socket.gethostname()})
-            outcomes[i] = VideoOutcome(path, folder, "ok", time.perf_counter() - started)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tally.finish(outcomes[i])
+            shutil.rmtree(tmp, ignore_errors=True)
+        outcomes[i] = outcome
+        tally.finish(outcome)
 
 
 def _task(work: Work, video: str, threads: int) -> _Packed:
@@ -301,22 +301,21 @@ def _run_ray(
             except ray.exceptions.RayTaskError as exc:  # a bug in work: raise it as the local executor would
                 raise exc.as_instanceof_cause() from None
             except ray.exceptions.RayError as exc:  # lost with its worker or node more than max_retries times
-                error = f"lost on the cluster after {max_retries} retries ({type(exc).__name__})"
-                outcomes[i] = VideoOutcome(path, folder, "failed", 0.0, error)
+                lost = f"lost on the cluster after {max_retries} retries ({type(exc).__name__})"
+                outcome = VideoOutcome(path, folder, "failed", 0.0, lost)
             else:
-                if packed.error:
-                    outcomes[i] = VideoOutcome(path, folder, "failed", packed.seconds, packed.error, packed.node_id)
-                else:
+                outcome = VideoOutcome(path, folder, "failed" if packed.error else "ok", packed.seconds, packed.error, packed.node_id)
+                if not packed.error:
                     tmp = _partial(root, folder.name)
                     try:
                         _unpack(packed.files, tmp)
                         _place(tmp, folder, "ray", {"id": packed.node_id, "hostname": packed.hostname})
                     finally:
                         shutil.rmtree(tmp, ignore_errors=True)
-                    outcomes[i] = VideoOutcome(path, folder, "ok", packed.seconds, node=packed.node_id)
+            outcomes[i] = outcome
             slots = _slots(ray, need)
             tally.running = min(len(pending), slots)
-            tally.finish(outcomes[i])
+            tally.finish(outcome)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
