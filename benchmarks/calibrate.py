@@ -37,14 +37,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy.stats import beta
 
-try:
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.embed import load_embedder
-    from facetools.stages.faces import FacePatch, cut_patch
-except ImportError:  # the layout before the sub-packages
-    from facetools.detect import FaceDetector  # type: ignore[no-redef]
-    from facetools.embed import FacePatch, cut_patch, load_embedder  # type: ignore[no-redef]
 from facetools.calibration import CALIBRATION_FILE, Calibration, estimate_yaw, face_sharpness
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import load_embedder
+from facetools.stages.faces import FacePatch, cut_patch
 
 SCRIPT_VERSION = 1
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,10 +143,6 @@ def collect_faces(people: Path, rows: list[tuple[str, str]]) -> tuple[list[Face]
 
 
 def make_embedder(name: str):
-    if name == "sface":
-        from facetools.embed_candidate import SFaceEmbedder
-
-        return SFaceEmbedder()
     return load_embedder(name, "cpu")
 
 

@@ -133,7 +133,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=SHARED_FACES)
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/identity"))
-    parser.add_argument("--embedder", default="dlib")
+    parser.add_argument("--embedder", default="auto")
     parser.add_argument("--json", type=Path, help="also write the metrics here")
     args = parser.parse_args()
     if not args.faces.is_dir():

@@ -26,8 +26,8 @@ class Config:
     """
 
     device: str = option("auto", "auto (CUDA when available) | cpu | cuda[:N]", cli=True)
-    embedder: str = option("auto", "face embedder: auto (FaceNet when its weights are present, else dlib)", cli=True,
-                           choices=("auto", "facenet", "dlib"))  # fmt: skip
+    embedder: str = option("auto", "face embedder: auto (FaceNet when its weights are present, else SFace when installed, "
+                           "else dlib)", cli=True, choices=("auto", "facenet", "sface", "dlib"))  # fmt: skip
     facenet_weights: str | None = option(None, "path of FaceNet's VGGFace2 weights (default $TORCH_HOME/checkpoints)")
     stride: int = option(0, "detect every N-th frame; 0 picks fps // 5 (at least 5 detections a second)", cli=True)
     batch_size: int = option(16, "frames decoded and detected together")

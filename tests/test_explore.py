@@ -1,8 +1,9 @@
-"""Explore logic and widgets: the slider redraws the frame; rename and merge are saved to identities.json."""
+"""Explore logic and widgets: the slider redraws the frame; renames and merges are edits; the threshold slider re-identifies."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -38,22 +39,19 @@ def test_appearances_are_segment_starts(folder: Path) -> None:
     assert appearances(analysis, 0) == [0, 250, 425]
 
 
-def test_rename_and_merge_are_saved(folder: Path) -> None:
-    rename_identity(folder, 1, "cameraman")
+def test_rename_is_saved_as_an_edit_and_a_merge_of_two_people_in_one_frame_is_refused(folder: Path) -> None:
+    analysis = rename_identity(folder, 1, "cameraman")
     meta = json.loads((folder / "identities.json").read_text())
     assert [p["name"] for p in meta["identities"]] == ["person 0", "cameraman"]
+    assert json.loads((folder / "edits.json").read_text())["names"] == {"cameraman": analysis.identity("cameraman").tracks}
     with pytest.raises(InputValidationError):
         rename_identity(folder, 0, "cameraman")
-    merged = merge_identities(folder, 0, 1)
-    meta = json.loads((folder / "identities.json").read_text())
-    assert len(meta["identities"]) == 1
-    person = meta["identities"][0]
-    assert person["id"] == 0 and person["screen_time_s"] == pytest.approx(20.0 - 2.0 - 2.0, abs=0.3)
-    assert person["faces"] == len(merged.faces[merged.faces["identity"] == 0])
-    assert set(Analysis.load(folder).faces["identity"]) <= {-1, 0}
+    with pytest.raises(InputValidationError, match="both on screen"):
+        merge_identities(folder, 0, 1)  # the sample's two people share the screen in its fifth shot
+    assert len(json.loads((folder / "identities.json").read_text())["identities"]) == 2
 
 
-def test_explorer_slider_redraws_and_edits_persist(folder: Path) -> None:
+def test_explorer_slider_threshold_and_edits(folder: Path) -> None:
     pytest.importorskip("ipywidgets")
     from facetools.outputs.widgets import Explorer
 
@@ -67,6 +65,30 @@ def test_explorer_slider_redraws_and_edits_persist(folder: Path) -> None:
     explorer.next_appearance()
     assert explorer.slider.value == 0, "wraps to the first appearance"
     assert len(explorer.gallery.children) == 2
-    explorer.do_merge(0, 1)
-    assert len(json.loads((folder / "identities.json").read_text())["identities"]) == 1
-    assert len(explorer.person.options) == 1 and len(explorer.gallery.children) == 1
+    explorer.do_rename(0, "astronaut")
+    timeline = explorer.timeline.value
+    explorer.threshold.value = explorer.threshold.min  # live re-identification from the stored tracks
+    assert "identities" in explorer.status.value and explorer.timeline.value != timeline
+    strict = Analysis.load(folder)
+    assert any(p.name == "astronaut" for p in strict.identities), "the rename survives the new threshold"
+    assert json.loads((folder / "run.json").read_text())["config"]["cluster_threshold"] == pytest.approx(explorer.threshold.min)
+
+
+def test_the_explorer_draws_frame_n_with_frame_n_boxes_on_a_late_starting_file(sample: Path, tmp_path: Path) -> None:
+    from facetools import analyze
+    from facetools.io.loader import FrameLoader
+
+    late = tmp_path / "late.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=6", "-itsoffset", "0.85", "-t", "5", "-i", str(sample),
+                    "-map", "1:v", "-map", "0:a", "-c:v", "copy", "-c:a", "aac", str(late)], check=True, timeout=120)  # fmt: skip
+    analysis = analyze(late, device="cpu", embedder="sface")
+    assert analysis.frame_times[0] == pytest.approx(0.85, abs=0.02)
+    frames = {int(i): f for b in FrameLoader(analysis.video) for i, f in zip(b.indices, b.frames.numpy())}
+    for n in (40, 90):
+        drawn = draw_frame(analysis, n)
+        boxes = analysis.boxes_at(n)
+        assert len(boxes) == 1
+        changed = np.any(drawn.astype(int) != frames[n].astype(int), axis=2)
+        x1, y1, x2, y2 = (int(v) for v in boxes.iloc[0][["x1", "y1", "x2", "y2"]])
+        assert changed[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].mean() < 0.05, "inside the box the picture is frame n itself"
+        assert changed[y1:y2, x1].mean() > 0.5, "and its own box is drawn on it"

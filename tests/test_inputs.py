@@ -29,13 +29,13 @@ def clip(sample: Path, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def clip_analysis(clip: Path):
-    return analyze(clip, device="cpu", embedder="dlib")
+    return analyze(clip, device="cpu", embedder="sface")
 
 
 @pytest.mark.parametrize("kind", sorted(corpus.VALID))
 def test_valid_kinds_give_results_with_faces(kind: str, clip: Path, folder: Path, clip_analysis) -> None:
     video = corpus.VALID[kind](clip, folder)
-    result = analyze(video, device="cpu", embedder="dlib")
+    result = analyze(video, device="cpu", embedder="sface")
     info = result.video
     assert len(result.identities) == 2, (kind, result.summary())
     per_frame = len(result.faces) / result.run.frames_detected
@@ -55,7 +55,7 @@ def test_valid_kinds_give_results_with_faces(kind: str, clip: Path, folder: Path
 
 @pytest.mark.parametrize("kind", sorted(corpus.TOO_SMALL))
 def test_valid_kinds_too_small_for_faces_give_an_empty_result(kind: str, clip: Path, folder: Path, tmp_path: Path) -> None:
-    result = analyze(corpus.TOO_SMALL[kind](clip, folder), device="cpu", embedder="dlib")
+    result = analyze(corpus.TOO_SMALL[kind](clip, folder), device="cpu", embedder="sface")
     assert result.faces.empty and result.identities == [] and result.run.frames_decoded == 50
     out = result.save(tmp_path / "out")
     assert json.loads((out / "identities.json").read_text())["identities"] == []
@@ -65,14 +65,14 @@ def test_valid_kinds_too_small_for_faces_give_an_empty_result(kind: str, clip: P
 def test_broken_kinds_give_the_right_error(kind: str, clip: Path, folder: Path) -> None:
     build, error, message = corpus.EXPECTED_FAILURES[kind]
     with pytest.raises(error, match=re.escape(message)):
-        analyze(build(clip, folder), device="cpu", embedder="dlib")
+        analyze(build(clip, folder), device="cpu", embedder="sface")
 
 
 @pytest.mark.parametrize("kind", sorted(corpus.PARTIAL))
 def test_videos_broken_midway_give_a_flagged_result_or_a_decode_error(kind: str, clip: Path, folder: Path, tmp_path: Path) -> None:
     video = corpus.PARTIAL[kind](clip, folder)
     try:
-        result = analyze(video, device="cpu", embedder="dlib")
+        result = analyze(video, device="cpu", embedder="sface")
     except FacetoolsError as exc:
         assert str(exc).strip() and "\n" not in str(exc).strip()
         return
@@ -87,7 +87,8 @@ def test_a_stalled_decoder_raises_instead_of_hanging(sample: Path, monkeypatch: 
     import time
 
     loader = FrameLoader(probe(sample), timeout_s=0.5)
-    monkeypatch.setattr(loader, "command", lambda seek_s=0.0: [sys.executable, "-c", "import time; time.sleep(30)"])  # a decoder that never answers
+    never_answers = [sys.executable, "-c", "import time; time.sleep(30)"]
+    monkeypatch.setattr(loader, "command", lambda seek_s=0.0: never_answers)
     started = time.perf_counter()
     with pytest.raises(VideoDecodeError, match="decoding stalled"):
         next(iter(loader))
@@ -126,7 +127,7 @@ def test_batch_records_a_failing_video_and_goes_on(clip: Path, folder: Path, tmp
 
     broken = folder / "broken.mp4"
     broken.write_bytes(b"not a video at all" * 10)
-    items = analyze_batch([broken, clip], tmp_path / "out", device="cpu", embedder="dlib")
+    items = analyze_batch([broken, clip], tmp_path / "out", device="cpu", embedder="sface")
     assert [i.ok for i in items] == [False, True]
     assert "not a recognised video container" in items[0].error
     assert (tmp_path / "out" / "clip" / "identities.json").is_file()

@@ -33,7 +33,7 @@ SLOT = {"facetools_slot": 1}
 
 def _work(video: str, out_dir: Path) -> None:
     """The real work: analyze on the CPU with dlib embeddings and save the run directory."""
-    facetools.analyze(video, device="cpu", embedder="dlib").save(out_dir)
+    facetools.analyze(video, device="cpu", embedder="sface").save(out_dir)
 
 
 def _marked_work(video: str, out_dir: Path, markers: str) -> None:

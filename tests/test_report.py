@@ -16,7 +16,7 @@ def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: P
     (tmp_path / "params.yaml").write_text("stride: 10\n")
     out = tmp_path / "reports"
     cmd = [sys.executable, "-m", "facetools.cli", "report", str(sample), str(broken), str(short), "--out", str(out)]
-    cmd += ["-p", "embedder", "dlib", "--device", "cpu", "--parameters-file", str(tmp_path / "params.yaml")]
+    cmd += ["-p", "embedder", "sface", "--device", "cpu", "--parameters-file", str(tmp_path / "params.yaml")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     folder = out / "sample"
@@ -31,7 +31,7 @@ def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: P
     assert (out / "broken" / "analysis.ipynb").is_file(), "the partial notebook is kept"
     assert not (out / "broken" / "identities.json").exists()
     run = json.loads((folder / "run.json").read_text())
-    assert run["stride"] == 10 and run["embedder"] == "dlib", "parameters from -p and the YAML file reach the notebook"
+    assert run["stride"] == 10 and run["embedder"] == "sface", "parameters from -p and the YAML file reach the notebook"
     assert json.loads((out / "short" / "status.json").read_text())["status"] == "ok"
     index = (out / "index.html").read_text()
     assert 'href="sample/report.html"' in index and 'href="short/report.html"' in index

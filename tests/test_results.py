@@ -14,7 +14,7 @@ from facetools.outputs.analysis import Analysis
 def test_save_and_load_round_trip(sample_analysis, tmp_path: Path) -> None:
     out = sample_analysis.save(tmp_path / "run")
     meta = json.loads((out / "identities.json").read_text())
-    assert meta["embedder"] == "dlib" and len(meta["identities"]) == 2
+    assert meta["embedder"] == "sface" and len(meta["identities"]) == 2
     first = meta["identities"][0]
     assert set(first) == {"id", "name", "faces", "tracks", "screen_time_s", "first_s", "last_s", "segments", "thumbnail"}
     assert meta["identities"][0]["screen_time_s"] >= meta["identities"][1]["screen_time_s"]

@@ -11,7 +11,7 @@ from facetools.devdata.synth import truth_segments
 def test_two_identities_with_real_screen_time(sample_analysis) -> None:
     long_enough = [p for p in sample_analysis.identities if p.screen_time_s >= 1.0]
     assert len(long_enough) == 2
-    assert sample_analysis.embedder == "dlib" and sample_analysis.run.embedder == "dlib"
+    assert sample_analysis.embedder == "sface" and sample_analysis.run.embedder == "sface"
 
 
 def test_each_person_lands_in_one_identity(sample_analysis, sample_truth) -> None:
@@ -51,7 +51,7 @@ def test_run_json_records_the_run(sample_analysis) -> None:
     assert run.device == "cpu" and run.decoder == "ffmpeg-cpu"
     assert {"detect", "embed", "decode_wait"} <= set(run.stage_seconds) and run.identify_seconds > 0
     assert run.peak_rss_mb > 0 and run.frames_per_second > 0
-    assert "torch" in run.versions and run.config["embedder"] == "dlib" and run.space.startswith("dlib/")
+    assert "torch" in run.versions and run.config["embedder"] == "sface" and run.space.startswith("sface/")
     util = sample_analysis.utilization
     assert len(util) >= 2 and util["cpu_percent"].notna().all()
     assert "detect, track, embed" in set(util["stage"])

@@ -20,7 +20,7 @@ def people_video(shared_data: Path, detector, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def people_analysis(people_video: tuple[Path, dict], shared_data: Path):
-    return analyze(people_video[0], device="cpu", embedder="dlib", gallery=str(shared_data / "faces"))
+    return analyze(people_video[0], device="cpu", embedder="sface", gallery=str(shared_data / "faces"))
 
 
 def test_nine_people_nine_identities(people_analysis, people_video) -> None:

