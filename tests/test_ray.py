@@ -57,10 +57,13 @@ def _quick_work(video: str, out_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
-def test_outcomes_skips_force_and_failures_without_a_cluster(executor: str, tmp_path: Path) -> None:
+def test_outcomes_skips_force_and_failures_without_a_cluster(executor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``local`` in this process; ``ray`` without an address starts a Ray instance for the call and stops it."""
     if executor == "ray":
         ray = pytest.importorskip("ray")
+        # a new local Ray turns token auth on by default: it writes ~/.ray/auth_token (shared by every
+        # Ray on this machine: a later `ray start --head` would require it) and sets RAY_AUTH_MODE here
+        monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     out = tmp_path / "out"
     (out / "bad").mkdir(parents=True)
     (out / "bad" / "earlier.txt").write_text("kept")
@@ -109,6 +112,7 @@ class LoopbackCluster:
         self.env = {
             **os.environ,
             "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "disabled",  # else `ray start --head` turns token auth on if ~/.ray/auth_token exists, and the worker fails
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),  # workers import tests.test_ray
             "AUTOSCALER_METRIC_PORT": str(_free_port()),
         }
