@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install -q -e ".[dlib,sface,notebooks,ray]" --group dev
+	$(BIN)/python -m pip install -q -e ".[dlib,sface,decord,notebooks,ray]" --group dev
 	touch $(STAMP)
 
 demo: $(STAMP)

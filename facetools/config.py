@@ -30,6 +30,8 @@ class Config:
                            "else dlib)", cli=True, choices=("auto", "facenet", "sface", "dlib"))  # fmt: skip
     facenet_weights: str | None = option(None, "path of FaceNet's VGGFace2 weights (default $TORCH_HOME/checkpoints)")
     stride: int = option(0, "detect every N-th frame; 0 picks fps // 5 (at least 5 detections a second)", cli=True)
+    decoder: str = option("auto", "decoder backend: auto (the ffmpeg pipe on the CPU) | ffmpeg | decord", cli=True,
+                          choices=("auto", "ffmpeg", "decord"))  # fmt: skip
     batch_size: int = option(16, "frames decoded and detected together")
     detect_long_side: int = option(1280, "frames are downscaled to this long side for detection (pixels)")
     min_face_size: int = option(20, "smallest face to detect, in original pixels")

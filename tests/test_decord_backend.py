@@ -185,3 +185,16 @@ def test_memory_stays_flat_with_a_slow_consumer(tmp_path: Path) -> None:
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     assert r["frames"] >= 300
     assert r["rss_300"] - r["rss_60"] < 300, r
+
+
+def test_analyze_with_either_decoder_records_which_ran_and_why(tmp_path: Path) -> None:
+    from facetools import analyze
+    from facetools.devdata.coded import write_coded_video
+
+    video = write_coded_video(tmp_path / "coded.mp4", frames=60)
+    by_ffmpeg = analyze(video, device="cpu", embedder="sface", decoder="auto")
+    by_decord = analyze(video, device="cpu", embedder="sface", decoder="decord")
+    assert by_ffmpeg.run.decoder == "ffmpeg-cpu" and "auto" in by_ffmpeg.run.decoder_reason
+    assert by_decord.run.decoder == "decord-cpu" and by_decord.run.decoder_reason.startswith("decord")
+    assert by_decord.run.frames_decoded == by_ffmpeg.run.frames_decoded == 60
+    assert np.allclose(by_decord.frame_times, by_ffmpeg.frame_times, atol=1e-3)

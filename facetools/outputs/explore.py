@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.io.loader import read_frames
+from facetools.io.decoders import read_frames_by
 from facetools.io.store import Edits, load_tracks
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.outputs.plots import colour
@@ -35,7 +35,8 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 def draw_frame(analysis: Analysis, frame: int) -> np.ndarray:
     """Frame ``frame`` of the analysed video with every face box coloured and labelled by identity."""
-    image = Image.fromarray(read_frames(analysis.video, [int(frame)], times=analysis.frame_times).frames[0].numpy())
+    batch = read_frames_by(analysis.run.decoder, analysis.video, [int(frame)], times=analysis.frame_times)
+    image = Image.fromarray(batch.frames[0].numpy())
     sx, sy = image.width / analysis.video.width, image.height / analysis.video.height
     names = {p.id: p.name for p in analysis.identities}
     draw = ImageDraw.Draw(image)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from facetools.errors import FacetoolsError
 from facetools.outputs import plots
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.outputs.explore import appearances, assign_track, draw_frame, merge_identities, reidentify, rename_identity
@@ -19,6 +22,14 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
+
+
+def _set_options(dropdown: Any, options: list[tuple[str, int]]) -> None:
+    """New choices for a dropdown, keeping its value where it is still offered, else the first choice."""
+    values = [v for _, v in options]
+    keep = dropdown.value if dropdown.value in values else (values[0] if values else None)
+    dropdown.options = options
+    dropdown.value = keep
 
 
 class Explorer:
@@ -51,12 +62,12 @@ class Explorer:
         self.timeline = w.Image(format="png")
         self.gallery = w.HBox()
         self.status = w.Label()
-        self.threshold.observe(lambda change: self.do_threshold(change["new"]), names="value")
-        self.assign.on_click(lambda _b: self.do_assign(self.loose.value, self.person.value))
+        self.threshold.observe(lambda change: self._report(self.do_threshold, change["new"]), names="value")
+        self.assign.on_click(lambda _b: self._report(self.do_assign, self.loose.value, self.person.value))
         self.slider.observe(lambda _change: self.show(), names="value")
         self.jump.on_click(lambda _b: self.next_appearance())
-        self.rename.on_click(lambda _b: self.do_rename(self.person.value, self.name.value))
-        self.merge.on_click(lambda _b: self.do_merge(self.person.value, self.other.value))
+        self.rename.on_click(lambda _b: self._report(self.do_rename, self.person.value, self.name.value))
+        self.merge.on_click(lambda _b: self._report(self.do_merge, self.person.value, self.other.value))
         self.widget = w.VBox(
             [
                 self.slider,
@@ -78,9 +89,9 @@ class Explorer:
         import ipywidgets as w
 
         options = [(f"{p.name} ({p.screen_time_s:.1f} s)", p.id) for p in self.analysis.identities]
-        self.person.options = options
-        self.other.options = options
-        self.loose.options = [(f"track {t}", t) for t in self.analysis.unidentified.tracks]
+        _set_options(self.person, options)
+        _set_options(self.other, options)
+        _set_options(self.loose, [(f"track {t}", t) for t in self.analysis.unidentified.tracks])
         self.timeline.value = plots.png(plots.timeline(self.analysis))
         tiles = []
         for p in self.analysis.identities:
@@ -98,6 +109,13 @@ class Explorer:
         later = [f for f in starts if f > self.slider.value]
         if starts:
             self.slider.value = min(later[0] if later else starts[0], self.slider.max)
+
+    def _report(self, action: Callable[..., None], *args: Any) -> None:
+        """Run a button's action; a refused edit (a ``FacetoolsError``) is shown in the status line."""
+        try:
+            action(*args)
+        except FacetoolsError as exc:
+            self.status.value = f"not done: {exc}"
 
     def do_rename(self, identity: int, name: str) -> None:
         self.analysis = rename_identity(self.folder, identity, name)

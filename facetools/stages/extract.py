@@ -20,7 +20,7 @@ from facetools.calibration import load_calibration
 from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io import ffmpeg
-from facetools.io.loader import FrameLoader
+from facetools.io.decoders import open_loader
 from facetools.io.probe import probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
@@ -145,7 +145,7 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
             embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
             gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
-        loader = FrameLoader(info, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
+        loader, decoder_reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
         shots = ShotDetector(cfg.shot_threshold)
         tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
                           step=stride, same_person=lambda a, b: _same_person(embedder, a, b, embedder.threshold))  # fmt: skip
@@ -208,7 +208,8 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
     space = embedding_space(embedder)
     run = RunInfo(
         versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        decoder=loader.backend, embedder=embedder.name, space=space.key, config=asdict(cfg), stride=stride, video=info.to_dict(),
+        decoder=loader.backend, decoder_reason=decoder_reason, embedder=embedder.name, space=space.key, config=asdict(cfg),
+        stride=stride, video=info.to_dict(),
         frames_decoded=loader.frames_decoded, frames_detected=detected_frames,
         variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings, faces=len(faces), tracks=len(records),
         shots=shots.shot + 1, cuts=list(shots.cuts), stage_seconds={k: round(v, 3) for k, v in timer.seconds.items()},

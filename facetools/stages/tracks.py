@@ -73,6 +73,7 @@ class RunInfo:
     device: str
     cuda_device_name: str | None
     decoder: str
+    decoder_reason: str
     embedder: str
     space: str
     config: dict[str, Any]
