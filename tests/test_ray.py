@@ -91,9 +91,12 @@ def test_outcomes_skips_force_and_failures_without_a_cluster(executor: str, tmp_
     assert not (out / "a" / "stale").exists(), "a forced run replaces the folder"
 
 
-def test_two_videos_with_one_stem_are_refused(tmp_path: Path) -> None:
+def test_two_videos_with_one_stem_are_refused_and_a_repeated_one_runs_once(tmp_path: Path) -> None:
     with pytest.raises(InputValidationError, match="share the output folder"):
         run_videos([tmp_path / "x" / "a.mp4", tmp_path / "y" / "a.mp4"], tmp_path / "out", _quick_work, is_complete=_complete)
+    video = tmp_path / "x" / "a.mp4"
+    outcomes = run_videos([video, str(video), tmp_path / "x" / ".." / "x" / "a.mp4"], tmp_path / "out", _quick_work, is_complete=_complete)
+    assert [o.status for o in outcomes] == ["ok"]
 
 
 def _free_port() -> int:

@@ -79,7 +79,7 @@ def run_videos(
     force: bool = False,
     progress: Progress | None = None,
 ) -> list[VideoOutcome]:
-    """Run ``work`` once per video into ``out_root/<video stem>/``; outcomes in input order.
+    """Run ``work`` once per video into ``out_root/<video stem>/``; outcomes in input order (duplicates dropped).
 
     Args:
         videos: input files; with Ray each worker reads them at this path (made absolute).
@@ -99,17 +99,18 @@ def run_videos(
 
     A ``FacetoolsError`` fails its video only (status ``failed``, one-line ``error``; its previous
     folder is left as it was) and the batch goes on; any other exception is a bug and is raised.
-    With Ray, ``run.json`` (when the work writes one) gets ``"executor"`` and ``"node"`` added.
+    ``run.json`` (when the work writes one) gets ``"executor"`` and ``"node"`` added: ``{"id", "hostname"}``
+    with Ray, ``{"hostname"}`` locally.
     """
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
     if executor == "local" and address is not None:
         raise ValueError("address is for executor='ray'")
-    paths = [os.path.abspath(os.fspath(v)) for v in videos]
+    paths = list(dict.fromkeys(os.path.abspath(os.fspath(v)) for v in videos))  # a video given twice runs once
     stems: dict[str, str] = {}
     for path in paths:
         stem = Path(path).stem
-        if stem in stems and stems[stem] != path:
+        if stem in stems:
             raise InputValidationError(f"{stems[stem]} and {path} would share the output folder {stem}/; rename one")
         stems[stem] = path
     root = Path(out_root).absolute()
