@@ -80,3 +80,36 @@ def test_options_have_one_source() -> None:
         name, _, rest = line.partition("=")
         if name.strip() in defaults and defaults[name.strip()] not in (None, ""):
             assert str(defaults[name.strip()]) in rest, f"notebook default of {name.strip()} differs from Config"
+
+
+def test_an_installed_wheel_runs_reports_outside_the_checkout(tmp_path: Path) -> None:
+    """The report notebook ships as package data: a built wheel, installed elsewhere, runs `facetools report` from another folder."""
+    import os
+    import subprocess
+    import sys
+
+    from facetools.devdata.coded import write_coded_video
+
+    root = Path(__file__).resolve().parents[1]
+    pip = [sys.executable, "-m", "pip"]
+    built = subprocess.run([*pip, "wheel", str(root), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("facetools-*.whl"))
+    site = tmp_path / "site"
+    installed = subprocess.run([*pip, "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                               capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    video = write_coded_video(work / "clip.mp4", frames=50)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import facetools; print(facetools.__file__)"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    cmd = [sys.executable, "-m", "facetools.cli", "report", str(video), "--out", "reports", "--embedder", "sface", "--device", "cpu"]
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (work / "reports" / "clip" / "report.html").is_file() and (work / "reports" / "index.html").is_file()
+    assert "ok" in proc.stdout

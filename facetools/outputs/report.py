@@ -17,10 +17,11 @@ import pandas as pd
 from facetools.errors import FacetoolsError
 from facetools.io.store import TRACKS_FILE, Edits, load_tracks
 from facetools.outputs.analysis import Analysis, stored_config
-from facetools.paths import project_root, reports_dir, resolve
+from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
 from facetools.run.progress import TqdmProgress
 
-NOTEBOOK = "notebooks/analyze_video.ipynb"
+NOTEBOOK = PACKAGE_DIR / "notebooks" / "analyze_video.ipynb"
+"""The report notebook ships inside the package, so an installed facetools can run reports anywhere."""
 
 
 def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, **options: Any) -> Analysis:
@@ -163,7 +164,7 @@ def _execute(video: Path, folder: Path, parameters: dict[str, Any]) -> None:
     notebook = folder / "analysis.ipynb"
     params = {**parameters, "video": str(video.resolve()), "out_dir": str(folder.resolve())}
     try:
-        pm.execute_notebook(str(project_root() / NOTEBOOK), str(notebook), parameters=params, progress_bar=False, cwd=str(project_root()))
+        pm.execute_notebook(str(NOTEBOOK), str(notebook), parameters=params, progress_bar=False, cwd=str(project_root()))
     except pm.PapermillExecutionError as exc:
         raise FacetoolsError(f"{exc.ename}: {exc.evalue}".strip()) from exc
     executed = nbformat.read(notebook, as_version=4)
