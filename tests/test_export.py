@@ -124,3 +124,32 @@ def test_silent_source_gives_silent_clips_via_cli(saved: Analysis, sample: Path,
     assert clips and all(set(_streams(c)) == {"video"} for c in clips)
     wrong = subprocess.run(cmd[:4] + [str(tmp_path / "missing.mp4")] + cmd[5:], capture_output=True, text=True)
     assert wrong.returncode == 1 and wrong.stderr.startswith("facetools: error:")
+
+
+def test_a_clip_shows_the_flash_and_plays_the_beep_together_on_a_late_starting_file(sample: Path, tmp_path: Path) -> None:
+    """Video stream 0.85 s late; a white flash at 2.0 s of the video and a beep at the same instant of the timeline."""
+    from facetools import analyze
+
+    flashed = tmp_path / "flashed.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-t", "5", "-i", str(sample), "-vf", "drawbox=t=fill:c=white:enable='between(n,50,51)'",
+                    "-an", "-c:v", "libx264", "-g", "30", str(flashed)], check=True, timeout=120)  # fmt: skip
+    beep = "aevalsrc='if(between(t,2.85,2.95),0.8*sin(2*PI*1000*t),0)':s=48000:d=6.5"
+    late = tmp_path / "late.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-itsoffset", "0.85", "-i", str(flashed), "-f", "lavfi", "-i", beep, "-map", "0:v",
+                    "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(late)], check=True, timeout=120)  # fmt: skip
+    analysis = analyze(late, device="cpu", embedder="sface")
+    flash_time = float(analysis.frame_times[50])
+    assert flash_time == pytest.approx(2.85, abs=0.02)
+    options = ExportOptions(min_length=0.5, gap=5.0)
+    clips = export_clips(analysis, "auto", tmp_path / "clips", options)
+    clip = next(c for c in clips if c.start_s <= flash_time <= c.end_s)
+    path = tmp_path / "clips" / clip.file
+    frames = _frames(path, every=1)
+    fps = analysis.video.fps
+    flash_at = int(np.argmax(frames.reshape(len(frames), -1).mean(axis=1))) / fps
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "16000", "-"], capture_output=True,
+                         check=True, timeout=60).stdout  # fmt: skip
+    audio = np.abs(np.frombuffer(pcm, np.int16).astype(np.float32))
+    beep_at = int(np.argmax(audio > 0.3 * audio.max())) / 16000
+    assert flash_at == pytest.approx(flash_time - clip.start_s, abs=1.0 / fps), "the flash is where the source has it"
+    assert abs(beep_at - flash_at) <= 1.0 / fps, f"picture and sound apart by {beep_at - flash_at:+.3f} s"
