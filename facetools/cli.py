@@ -55,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu", help="where crops are computed (default: cpu)")
 
     sub.add_parser("sample", help="build the bundled sample video (data/sample) and print its path")
+
+    pe = sub.add_parser("people", help="cluster the identities of many run directories into people (people.json, people.html)")
+    pe.add_argument("run_dirs", nargs="+", help="run directories, or folders of them (e.g. reports/)")
+    pe.add_argument("--out", required=True, help="people folder")
+    pe.add_argument("--gallery", help="folder of named reference photos (photos named after people, or a sub-folder per person)")
+    pe.add_argument("--forget", metavar="NAME_OR_PERSON", help="delete this person's face data from every run and the index")
+
+    fi = sub.add_parser("find", help="list every video and time range where the person in a photo appears")
+    fi.add_argument("photos", nargs="+", metavar="PHOTO", help="photo(s) of one person")
+    fi.add_argument("--in", dest="in_dir", required=True, help="people folder (facetools people --out) or a folder of run directories")
+    fi.add_argument("--face", type=int, help="which face, left to right from 1, in photos with several")
+    fi.add_argument("--json", action="store_true", help="print the matches as JSON")
     return parser
 
 
@@ -77,6 +89,10 @@ def _run(args: argparse.Namespace) -> int:
         return _export(args)
     if args.command == "recluster":
         return _recluster(args)
+    if args.command == "people":
+        return _people(args)
+    if args.command == "find":
+        return _find(args)
     from facetools.outputs.report import report
 
     params: dict[str, Any] = chosen_options(args)
@@ -129,6 +145,41 @@ def _recluster(args: argparse.Namespace) -> int:
     loose = analysis.unidentified
     print(f"{len(analysis.identities)} identities ({names}); unidentified: {len(loose.tracks)} tracks, {loose.screen_time_s:.1f} s; "
           f"threshold {analysis.run.cluster_threshold}; {analysis.run.identify_seconds:.2f} s to identify")  # fmt: skip
+    return 0
+
+
+def _people(args: argparse.Namespace) -> int:
+    from facetools.people import forget, people
+
+    if args.forget:
+        gone = forget(args.forget, args.run_dirs, args.out, gallery=args.gallery)
+        total = sum(len(t) for t in gone.tracks.values())
+        print(f"forgot {gone.person}: {total} tracks in {len(gone.tracks)} run(s)"
+              + (f", gallery entries {', '.join(gone.gallery_names)}" if gone.gallery_names else "")
+              + (f"; deleted {len(gone.reports_removed)} report file(s)" if gone.reports_removed else ""))  # fmt: skip
+        return 0
+    index = people(args.run_dirs, args.out, gallery=args.gallery)
+    for p in index.people:
+        where = ", ".join(f"{Path(a.video).name} ({a.screen_time_s:.1f} s)" for a in p.appearances)
+        print(f"{p.name}: {p.screen_time_s:.1f} s in {len({a.video for a in p.appearances})} video(s): {where}")
+    print(f"{len(index.people)} people in {len(index.runs)} runs; {Path(args.out) / 'people.html'}")
+    return 0
+
+
+def _find(args: argparse.Namespace) -> int:
+    import json
+
+    from facetools.people import find
+
+    matches = find(args.photos, args.in_dir, face=args.face)
+    if args.json:
+        print(json.dumps([m.to_dict() for m in matches], indent=1))
+        return 0
+    for m in matches:
+        spans = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in m.segments)
+        print(f"{m.person}: {m.video} (identity {m.identity} of {m.run}), distance {m.distance:.3f} < {m.threshold:.3f}: {spans}")
+    if not matches:
+        print("no match: nobody in these videos is this person (by the calibrated threshold)")
     return 0
 
 

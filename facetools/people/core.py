@@ -1,0 +1,362 @@
+"""One person across many videos: cluster the identities of many runs into people, search them by photo, forget one.
+
+Clustering reads only stored tracks (``tracks.npz``) and the runs' edits: no decoding, no model,
+no torch. It uses the within-video rules (:func:`facetools.stages.identity.cluster_tracks`:
+calibrated thresholds, complete linkage, the strict threshold for low-quality evidence) with one
+identity of one run as the item; identities of one video are cannot-linked only where they share
+a frame, and identities a user gave different names are never joined (the same name: always).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from facetools.config import Config
+from facetools.errors import InputValidationError
+from facetools.io.store import TRACKS_FILE, Edits, atomic_write, load_tracks
+from facetools.outputs.analysis import Analysis, stored_config
+from facetools.stages.identify import evidence, identify, rules_for
+from facetools.stages.identity import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
+from facetools.stages.tracks import EmbeddingSpace, TrackSet
+
+PEOPLE_JSON = "people.json"
+PEOPLE_NPZ = "people.npz"
+INDEX_VERSION = 1
+THUMBNAILS_PER_APPEARANCE = 3
+_FRAME_BASE = 1 << 40  # frames of run k are numbered k·2⁴⁰ + frame, so runs never share a frame
+
+
+class SpaceMismatchError(InputValidationError):
+    """Runs whose embeddings lie in different spaces (embedder, weights or calibration) cannot be compared."""
+
+
+class PhotoError(InputValidationError):
+    """A query photo is missing, not an image, undecodable, or has no (or no single) face."""
+
+
+@dataclass
+class Appearance:
+    """One identity of one run: a person's presence in one video.
+
+    Attributes:
+        video: the video's path. run: the run directory. identity: the identity's id in that run.
+        name: its name in the run (a user's, a gallery's, or ``person N``); user_named: whether a user gave it.
+        duration_s: the video's duration. segments: ``(start_s, end_s)`` on screen.
+        thumbnails: best faces, paths relative to the people folder. tracks: its track ids.
+        embedding: the identity's L2-normalised mean. low_quality: every one of its tracks is weak evidence.
+        faces: its number of chosen faces.
+    """
+
+    video: str
+    run: str
+    identity: int
+    name: str
+    user_named: bool
+    duration_s: float
+    segments: list[tuple[float, float]]
+    tracks: list[int]
+    faces: int
+    low_quality: bool
+    embedding: np.ndarray = field(repr=False)
+    thumbnails: list[str] = field(default_factory=list)
+
+    @property
+    def screen_time_s(self) -> float:
+        return float(sum(e - s for s, e in self.segments))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"video": self.video, "run": self.run, "identity": self.identity, "name": self.name, "duration_s": round(self.duration_s, 3),
+                "screen_time_s": round(self.screen_time_s, 3), "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
+                "thumbnails": self.thumbnails, "tracks": self.tracks, "faces": self.faces, "user_named": self.user_named,
+                "low_quality": self.low_quality}  # fmt: skip
+
+
+@dataclass
+class Person:
+    """One person across videos: their appearances, best first (most screen time)."""
+
+    id: int
+    name: str
+    appearances: list[Appearance]
+
+    @property
+    def screen_time_s(self) -> float:
+        return float(sum(a.screen_time_s for a in self.appearances))
+
+    @property
+    def embedding(self) -> np.ndarray:
+        mean = np.mean([a.embedding for a in self.appearances], axis=0)
+        return mean / np.linalg.norm(mean)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"person": self.id, "name": self.name, "screen_time_s": round(self.screen_time_s, 3),
+                "videos": len({a.video for a in self.appearances}), "appearances": [a.to_dict() for a in self.appearances]}  # fmt: skip
+
+
+@dataclass
+class PeopleIndex:
+    """People found in a set of runs, all in one embedding space, with the thresholds that decided."""
+
+    space: EmbeddingSpace
+    rules: Rules
+    runs: list[str]
+    people: list[Person]
+
+    def person(self, key: int | str) -> Person:
+        """The person with id, ``person N`` or name ``key`` (names compared case-insensitively)."""
+        text = str(key).strip()
+        for p in self.people:
+            if text in (str(p.id), f"person {p.id}") or p.name.casefold() == text.casefold():
+                return p
+        known = ", ".join(sorted({p.name for p in self.people})) or "none"
+        raise InputValidationError(f"no person {text!r} in the people index (people: {known})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": INDEX_VERSION, "space": self.space.key, "embedding_space": vars(self.space),
+                "threshold": round(self.rules.threshold, 5), "strict_threshold": round(self.rules.strict_threshold, 5),
+                "runs": self.runs, "people": [p.to_dict() for p in self.people]}  # fmt: skip
+
+    def save(self, out_dir: str | os.PathLike[str], thumbnails: dict[tuple[str, int], list[np.ndarray]] | None = None) -> Path:
+        """Write ``people.json``, ``people.npz`` (the appearances' embeddings) and thumbnails to ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(out / "thumbnails", ignore_errors=True)
+        if thumbnails:
+            (out / "thumbnails").mkdir()
+        for p in self.people:
+            for k, a in enumerate(p.appearances):
+                a.thumbnails = []
+                for j, image in enumerate((thumbnails or {}).get((a.run, a.identity), [])):
+                    name = f"thumbnails/person_{p.id}_{k}_{j}.jpg"
+                    Image.fromarray(image).save(out / name, quality=90)
+                    a.thumbnails.append(name)
+        apps = [a for p in self.people for a in p.appearances]
+        dim = apps[0].embedding.shape[0] if apps else 0
+        arrays = {"embedding": np.stack([a.embedding for a in apps]).astype(np.float32) if apps else np.zeros((0, dim), np.float32),
+                  "person": np.array([p.id for p in self.people for _ in p.appearances], dtype=np.int64),
+                  "low_quality": np.array([a.low_quality for a in apps], dtype=bool)}  # fmt: skip
+
+        def write_npz(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+        atomic_write(out / PEOPLE_NPZ, write_npz)
+        text = json.dumps(self.to_json(), indent=1)
+        atomic_write(out / PEOPLE_JSON, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return out / PEOPLE_JSON
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> PeopleIndex:
+        """The index written by :meth:`save` (embeddings from ``people.npz``)."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / PEOPLE_JSON).read_text(encoding="utf-8"))
+            with np.load(folder / PEOPLE_NPZ, allow_pickle=False) as z:
+                emb, low = z["embedding"], z["low_quality"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputValidationError(f"{folder}: unreadable people index ({exc}); run `facetools people` again") from exc
+        if meta.get("version") != INDEX_VERSION:
+            raise InputValidationError(f"{folder}: people index version {meta.get('version')}; run `facetools people` again")
+        people, k = [], 0
+        for p in meta["people"]:
+            apps = []
+            for a in p["appearances"]:
+                segments = [(float(s), float(e)) for s, e in a["segments"]]
+                apps.append(
+                    Appearance(
+                        a["video"],
+                        a["run"],
+                        a["identity"],
+                        a["name"],
+                        a["user_named"],
+                        a["duration_s"],
+                        segments,
+                        a["tracks"],
+                        a["faces"],
+                        bool(low[k]),
+                        emb[k],
+                        a["thumbnails"],
+                    )  # fmt: skip
+                )
+                k += 1
+            people.append(Person(p["person"], p["name"], apps))
+        return cls(EmbeddingSpace(**meta["embedding_space"]), Rules(meta["threshold"], meta["strict_threshold"]), meta["runs"], people)
+
+
+def run_dirs_under(paths: list[str | os.PathLike[str]]) -> list[Path]:
+    """Run directories among ``paths``: each path that holds stored tracks, else its sub-folders that do (e.g. ``reports/``)."""
+    out: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if (path / TRACKS_FILE).is_file():
+            out.append(path.resolve())
+        elif path.is_dir():
+            found = sorted(p.resolve() for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / TRACKS_FILE).is_file())
+            if not found:
+                raise InputValidationError(f"{path}: neither a run directory nor a folder of them (no {TRACKS_FILE})")
+            out += found
+        else:
+            raise InputValidationError(f"{path}: no such run directory")
+    return list(dict.fromkeys(out))
+
+
+def _check_spaces(runs: list[Path], spaces: list[EmbeddingSpace]) -> EmbeddingSpace:
+    """The one embedding space of ``runs``; otherwise a one-line error naming the runs to extract again."""
+    counts = Counter(spaces)
+    if len(counts) <= 1:
+        return spaces[0]
+    major = counts.most_common(1)[0][0]
+    others = [f"{run} ({space.key})" for run, space in zip(runs, spaces) if space != major]
+    raise SpaceMismatchError(
+        f"runs in different embedding spaces cannot be compared: {len(runs) - len(others)} run(s) in {major.key}, re-extract "
+        f"these with embedder {major.embedder} (`facetools analyze VIDEO --out RUN --embedder {major.embedder}`): {'; '.join(others)}"
+    )
+
+
+def _load_runs(runs: list[Path]) -> tuple[list[TrackSet], list[Analysis]]:
+    tracksets = [load_tracks(r) for r in runs]
+    _check_spaces(runs, [t.space for t in tracksets])
+    return tracksets, [identify(t, stored_config(r), Edits.load(r)) for t, r in zip(tracksets, runs)]
+
+
+def _appearances(run: Path, analysis: Analysis, rules_cal: Any) -> list[tuple[Appearance, frozenset[int], list[np.ndarray]]]:
+    """The run's identities as appearances, with their frames and best thumbnails."""
+    by_id = {r.id: r for r in analysis.trackset.tracks}
+    out = []
+    for ident in analysis.identities:
+        records = [by_id[t] for t in ident.tracks]
+        low = all(evidence(r, rules_cal).low_quality for r in records)
+        frames = frozenset(int(f) for r in records for f in r.frames)
+        best = sorted(records, key=lambda r: -r.quality)[:THUMBNAILS_PER_APPEARANCE]
+        user = ident.name in analysis.edits.names
+        app = Appearance(analysis.video.path, str(run), ident.id, ident.name, user, float(analysis.video.duration_s), list(ident.segments),
+                         list(ident.tracks), ident.faces, low, ident.embedding.astype(np.float32))  # fmt: skip
+        out.append((app, frames, [r.thumbnail for r in best]))
+    return out
+
+
+def build_index(
+    run_dirs: list[str | os.PathLike[str]], *, gallery: dict[str, np.ndarray] | None = None, threshold: float | None = None
+) -> tuple[PeopleIndex, dict[tuple[str, int], list[np.ndarray]]]:
+    """Cluster the identities of ``run_dirs`` into people (in memory); also returns the thumbnails per appearance.
+
+    ``gallery`` maps names to L2-normalised embeddings in the runs' space; ``threshold`` overrides the calibrated one.
+    """
+    runs = run_dirs_under(run_dirs)
+    if not runs:
+        raise InputValidationError("no run directories given")
+    tracksets, analyses = _load_runs(runs)
+    rules, cal = rules_for(tracksets[0], Config(cluster_threshold=threshold))
+    items: list[Appearance] = []
+    frames: list[frozenset[int]] = []
+    thumbs: dict[tuple[str, int], list[np.ndarray]] = {}
+    for k, (run, analysis) in enumerate(zip(runs, analyses)):
+        for app, fr, images in _appearances(run, analysis, cal):
+            items.append(app)
+            frames.append(frozenset(k * _FRAME_BASE + f for f in fr))
+            thumbs[(app.run, app.identity)] = images
+    ev = [TrackEvidence(i, 0, frames[i], a.embedding, a.faces, a.low_quality) for i, a in enumerate(items)]
+    named: dict[str, list[int]] = {}
+    for i, a in enumerate(items):
+        if a.user_named:
+            named.setdefault(a.name, []).append(i)
+    must = [g for g in named.values() if len(g) > 1]
+    firsts = [g[0] for g in named.values()]
+    cannot = [(a, b) for x, a in enumerate(firsts) for b in firsts[x + 1 :]]
+    labels = cluster_tracks(ev, rules, must_link=must, cannot_link=cannot)
+    next_label = max(labels.values(), default=-1) + 1
+    groups: dict[int, list[Appearance]] = {}
+    for i, a in enumerate(items):
+        if labels[i] < 0:  # an identity no rule joined to others is a person of its own
+            labels[i], next_label = next_label, next_label + 1
+        groups.setdefault(labels[i], []).append(a)
+    people = [Person(-1, "", sorted(g, key=lambda a: (-a.screen_time_s, a.run))) for g in groups.values()]
+    people.sort(key=lambda p: (-p.screen_time_s, p.appearances[0].run, p.appearances[0].identity))
+    for n, p in enumerate(people):
+        p.id = n
+    _name_people(people, gallery or {}, rules.threshold)
+    return PeopleIndex(tracksets[0].space, rules, [str(r) for r in runs], people), thumbs
+
+
+def _name_people(people: list[Person], gallery: dict[str, np.ndarray], threshold: float) -> None:
+    """A user's name from any run first, then a ``gallery`` match, then a name a run's own gallery gave, else ``person N``."""
+    for p in people:
+        user = Counter({a.name: 0.0 for a in p.appearances if a.user_named})
+        for a in p.appearances:
+            if a.user_named:
+                user[a.name] += a.screen_time_s
+        p.name = user.most_common(1)[0][0] if user else f"person {p.id}"
+    taken = {p.name for p in people if p.name != f"person {p.id}"}
+    proxies = [Identity(p.id, p.name, [], 0, [], p.embedding) for p in people]
+    name_identities(proxies, gallery, threshold, taken=taken)
+    for p, proxy in zip(people, proxies):
+        if proxy.name != p.name:
+            p.name = proxy.name
+            taken.add(p.name)
+    for p in people:
+        if p.name == f"person {p.id}":
+            run_names = Counter(a.name for a in p.appearances if a.name != f"person {a.identity}" and a.name not in taken)
+            if run_names:
+                p.name = run_names.most_common(1)[0][0]
+                taken.add(p.name)
+
+
+def embed_gallery_folder(folder: str | os.PathLike[str], space: EmbeddingSpace) -> dict[str, np.ndarray]:
+    """Gallery photos embedded in ``space`` (loads the detector and the embedder: torch)."""
+    from facetools.stages.detect import FaceDetector
+    from facetools.stages.gallery import embed_gallery
+
+    return embed_gallery(folder, FaceDetector("cpu"), _embedder_for(space, [folder]))
+
+
+def _embedder_for(space: EmbeddingSpace, runs: list[Any]) -> Any:
+    """The embedder that made ``space``; a one-line error when the installed one differs (other weights or calibration)."""
+    from facetools.stages.extract import cached_embedder, embedding_space
+
+    embedder = cached_embedder(space.embedder, "cpu", None)
+    here = embedding_space(embedder)
+    if here != space:
+        raise SpaceMismatchError(
+            f"the installed {space.embedder} embedder is {here.key}, the runs were made in {space.key}: re-extract "
+            f"{', '.join(str(r) for r in runs)} with this facetools"
+        )
+    return embedder
+
+
+def people(
+    run_dirs: list[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    gallery: str | os.PathLike[str] | None = None,
+    threshold: float | None = None,
+) -> PeopleIndex:
+    """Cluster the identities of many run directories into people; write ``people.json``, ``people.npz`` and ``people.html``.
+
+    ``run_dirs`` may also name folders of run directories (``reports/``). ``gallery`` is a folder of
+    named reference photos (embedding it loads the models). Runs in different embedding spaces are refused.
+
+    Example:
+        >>> index = people(["reports/a", "reports/b"], "reports/people")
+        >>> [(p.name, len(p.appearances)) for p in index.people]
+    """
+    from facetools.people.page import write_page
+
+    space = None
+    named: dict[str, np.ndarray] = {}
+    if gallery:
+        runs = run_dirs_under(run_dirs)
+        space = _check_spaces(runs, [load_tracks(r).space for r in runs])
+        named = embed_gallery_folder(gallery, space)
+    index, thumbs = build_index(run_dirs, gallery=named, threshold=threshold)
+    index.save(out_dir, thumbs)
+    write_page(index, out_dir)
+    return index
