@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("videos", nargs="+")
     r.add_argument("--out", default="reports", help="reports folder (default: reports)")
     r.add_argument("--force", action="store_true", help="redo videos whose report is complete")
+    r.add_argument("--executor", default="local", choices=["local", "ray"], help="where videos are extracted (default: local)")
+    r.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: a Ray instance started for this run)")
+    r.add_argument("--cpus-per-task", type=int, default=1, help="Ray: CPUs (and torch threads) per video (default: 1)")
+    r.add_argument("--gpus-per-task", type=int, default=0, help="Ray: GPUs per video where the cluster has GPUs (default: 0)")
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
     r.add_argument("--parameters-file", help="YAML file of notebook parameters")
     add_cli_options(r)
@@ -94,6 +98,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "find":
         return _find(args)
     from facetools.outputs.report import report
+    from facetools.run.progress import VideoBar
 
     params: dict[str, Any] = chosen_options(args)
     if args.parameters_file:
@@ -102,7 +107,9 @@ def _run(args: argparse.Namespace) -> int:
             raise InputValidationError(f"{args.parameters_file}: expected a mapping of parameter names to values")
         params.update(loaded)
     params.update({name: yaml.safe_load(value) for name, value in args.parameter})
-    results = report(args.videos, args.out, parameters=params, force=args.force)
+    with VideoBar(len(args.videos)) as bar:
+        results = report(args.videos, args.out, parameters=params, force=args.force, executor=args.executor, address=args.address,
+                         cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task, progress=bar)  # fmt: skip
     for r in results:
         detail = f" ({r.error})" if r.error else ""
         print(f"{r.status:8s} {r.video} -> {r.folder}{detail}")

@@ -6,8 +6,8 @@ import base64
 import html
 import json
 import os
-import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,11 @@ from typing import Any
 import pandas as pd
 
 from facetools.errors import FacetoolsError
-from facetools.io.store import TRACKS_FILE, Edits, load_tracks
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.io.store import TRACKS_FILE, load_tracks
+from facetools.outputs.analysis import Analysis
 from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
 from facetools.run.progress import TqdmProgress
+from facetools.run.recluster import identify_stored
 
 NOTEBOOK = PACKAGE_DIR / "notebooks" / "analyze_video.ipynb"
 """The report notebook ships inside the package, so an installed facetools can run reports anywhere."""
@@ -36,26 +37,12 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
     path = resolve(video) if video else sample_video()
     out = resolve(out_dir) if out_dir else reports_dir() / path.stem
     chosen = {k: v for k, v in options.items() if v not in ("", None)}
-    if (out / TRACKS_FILE).is_file() and load_tracks(out).video.path == str(path):
-        return _identify_stored(out, chosen)
+    if (out / TRACKS_FILE).is_file() and Path(load_tracks(out).video.path).resolve() == path.resolve():
+        return identify_stored(out, chosen)
     from facetools.run.pipeline import analyze
 
     analysis = analyze(path, progress=TqdmProgress(disable=not progress), **chosen)
     analysis.save(out)
-    return analysis
-
-
-def _identify_stored(out: Path, options: dict[str, Any]) -> Analysis:
-    """Identify the stored tracks of ``out`` with its edits (identify options from ``options``) and save."""
-    from facetools.config import Config
-    from facetools.stages.identify import identify
-
-    tracks = load_tracks(out)
-    base = stored_config(out) if (out / "identities.json").is_file() else Config().with_options(**{
-        k: tuple(v) if isinstance(v, list) else v for k, v in tracks.run.config.items()})  # fmt: skip
-    identify_only = {k: v for k, v in options.items() if k in base.identify_options() and k != "gallery"}
-    analysis = identify(tracks, base.with_options(**identify_only), Edits.load(out))
-    analysis.save(out, tracks=False)
     return analysis
 
 
@@ -175,40 +162,59 @@ def _execute(video: Path, folder: Path, parameters: dict[str, Any]) -> None:
 
 
 def report(
-    videos: list[str], out: str | os.PathLike[str] = "reports", *, parameters: dict[str, Any] | None = None, force: bool = False
+    videos: list[str],
+    out: str | os.PathLike[str] = "reports",
+    *,
+    parameters: dict[str, Any] | None = None,
+    force: bool = False,
+    executor: str = "local",
+    address: str | None = None,
+    cpus_per_task: int = 1,
+    gpus_per_task: int = 0,
+    progress: Callable[[int, int, int, int], None] | None = None,
 ) -> list[ReportResult]:
-    """Run the analysis notebook once per video into ``out/<stem>/`` and write ``out/index.html``.
+    """Extract each video (here, or one Ray task per video), then run the analysis notebook on its stored tracks
+    into ``out/<stem>/`` and write ``out/index.html``.
 
-    Each report is built in a hidden temporary folder and moved into place when done. A failing
-    video is recorded (its partial notebook and error kept) and the batch goes on. Videos whose
-    report is complete are skipped unless ``force``.
+    Extraction results arrive in place atomically (see :func:`facetools.run.executors.run_videos`); a
+    failing video is recorded and the batch goes on; videos whose report is complete are skipped
+    unless ``force``. The notebook then only identifies (seconds) on this machine.
     """
+    from facetools.run.batch import extract_work
+    from facetools.run.executors import run_videos
+
     root = resolve(out)
     root.mkdir(parents=True, exist_ok=True)
+    params = parameters or {}
+    outcomes = run_videos([str(resolve(v)) for v in videos], root, extract_work(params), is_complete=_report_complete,
+                          executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
+                          force=force, progress=progress)  # fmt: skip
     results = []
-    for video in videos:
-        path = resolve(video)
-        folder = root / path.stem
-        if not force and _status(folder).get("status") == "ok" and (folder / "report.html").is_file():
-            results.append(ReportResult(str(path), folder, "skipped", 0.0))
+    for o in outcomes:
+        path = Path(o.video)
+        if o.status == "skipped":
+            results.append(ReportResult(str(path), o.folder, "skipped", 0.0))
             continue
-        tmp = root / f".{path.stem}.partial"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
         started = time.perf_counter()
-        error = ""
-        try:
-            _execute(path, tmp, parameters or {})
-        except FacetoolsError as exc:
-            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        seconds = time.perf_counter() - started
+        error = o.error
+        if not error:
+            try:
+                _execute(path, o.folder, params)
+            except FacetoolsError as exc:
+                error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        seconds = o.seconds + time.perf_counter() - started
         status = "failed" if error else "ok"
-        (tmp / "status.json").write_text(json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)}))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        results.append(ReportResult(str(path), folder, status, seconds, error))
+        o.folder.mkdir(parents=True, exist_ok=True)
+        (o.folder / "status.json").write_text(
+            json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)})
+        )
+        results.append(ReportResult(str(path), o.folder, status, seconds, error))
     write_index(root)
     return results
+
+
+def _report_complete(folder: Path) -> bool:
+    return _status(folder).get("status") == "ok" and (folder / "report.html").is_file()
 
 
 def _thumbnail_tag(folder: Path, identity: dict[str, Any]) -> str:

@@ -1,15 +1,18 @@
-"""Analyzing many videos: a failing one is recorded and the batch goes on."""
+"""Analyzing many videos: extraction here or on a Ray cluster, identification here; a failing video is recorded and the batch goes on."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from facetools.config import Config
 from facetools.errors import FacetoolsError
-from facetools.run.pipeline import analyze
-from facetools.stages.extract import ProgressHook
+from facetools.io.store import save_tracks
+from facetools.run.executors import Progress, Work, one_line, run_videos
 
 
 @dataclass
@@ -25,22 +28,60 @@ class BatchItem:
         return not self.error
 
 
+def extract_into(video: str, out_dir: Path, config: Config) -> None:
+    """Executor work: extract ``video`` and store its tracks (and the extraction's ``run.json``) in ``out_dir``."""
+    from facetools.stages.extract import extract
+
+    tracks = extract(video, config)
+    save_tracks(tracks, out_dir)
+    (out_dir / "run.json").write_text(json.dumps(asdict(tracks.run), indent=2, default=str))
+
+
+def extract_work(options: dict[str, Any]) -> Work:
+    """The picklable executor work for these options (those that are ``Config`` fields; empty values keep defaults)."""
+    known = {f.name for f in fields(Config)}
+    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in known and v not in ("", None)}
+    return functools.partial(extract_into, config=Config().with_options(**chosen))
+
+
 def analyze_batch(
-    videos: list[str | os.PathLike[str]], out: str | os.PathLike[str], *, progress: ProgressHook | None = None, **options: Any
+    videos: list[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    cpus_per_task: int = 1,
+    gpus_per_task: int = 0,
+    force: bool = False,
+    progress: Progress | None = None,
+    **options: Any,
 ) -> list[BatchItem]:
     """Analyze each video into ``out/<video stem>/``; ``FacetoolsError`` s are recorded, not raised.
+
+    Extraction runs in this process or as one Ray task per video (``executor="ray"``); complete
+    run directories are skipped unless ``force``.
 
     Example:
         >>> items = analyze_batch(["a.mp4", "broken.mp4"], "results", device="cpu")
         >>> [i.ok for i in items]
         [True, False]
     """
+    from facetools.run.recluster import identify_stored
+
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    outcomes = run_videos([str(Path(v).resolve()) for v in videos], root, extract_work(options),
+                          is_complete=lambda f: (f / "identities.json").is_file(), executor=executor, address=address,
+                          cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task, force=force, progress=progress)  # fmt: skip
     items = []
-    for video in videos:
-        path = Path(video)
+    for o in outcomes:
+        if o.status == "failed":
+            items.append(BatchItem(o.video, None, o.error))
+            continue
         try:
-            result = analyze(path, progress=progress, **options)
-            items.append(BatchItem(str(path), result.save(Path(out) / path.stem)))
+            if o.status == "ok":
+                identify_stored(o.folder, options)
+            items.append(BatchItem(o.video, o.folder))
         except FacetoolsError as exc:
-            items.append(BatchItem(str(path), None, str(exc)))
+            items.append(BatchItem(o.video, None, one_line(exc)))
     return items

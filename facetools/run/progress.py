@@ -31,3 +31,21 @@ class TqdmProgress:
         bar.update(completed - bar.n)
         if completed >= total:
             bar.close()
+
+
+class VideoBar:
+    """One bar over a batch's videos for ``run_videos``' ``progress(done, failed, running, total)`` hook."""
+
+    def __init__(self, total: int, file: TextIO | None = None) -> None:
+        self._bar = tqdm(total=total, desc="videos", unit="video", file=file or sys.stderr, mininterval=0.5, dynamic_ncols=True)
+
+    def __call__(self, done: int, failed: int, running: int, total: int) -> None:
+        self._bar.total = total
+        self._bar.set_postfix_str(f"failed {failed}, running {running}", refresh=False)
+        self._bar.update(done + failed - self._bar.n)
+
+    def __enter__(self) -> VideoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.io.store import Edits, load_tracks
+from facetools.io.store import Edits, load_tracks, save_tracks
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.stages.identify import identify
 
@@ -43,3 +45,21 @@ def _embed_gallery(folder: str, embedder: str) -> dict[str, np.ndarray]:
     from facetools.stages.gallery import embed_gallery
 
     return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None))
+
+
+def identify_stored(out: Path, options: dict[str, Any]) -> Analysis:
+    """Identify the stored tracks of ``out`` (extracted here or by an executor) with its edits and save.
+
+    Identify options come from ``options``; the rest from the run's last identification, or its extraction.
+    """
+    tracks = load_tracks(out)
+    placed = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
+    if placed.get("node") and not tracks.run.node:  # where an executor ran the extraction
+        tracks.run.node, tracks.run.executor = placed["node"], placed.get("executor", "local")
+        save_tracks(tracks, out)
+    base = stored_config(out) if (out / "identities.json").is_file() else Config().with_options(**{
+        k: tuple(v) if isinstance(v, list) else v for k, v in tracks.run.config.items()})  # fmt: skip
+    identify_only = {k: v for k, v in options.items() if k in base.identify_options() and k != "gallery"}
+    analysis = identify(tracks, base.with_options(**identify_only), Edits.load(out))
+    analysis.save(out, tracks=False)
+    return analysis

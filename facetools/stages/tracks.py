@@ -99,6 +99,7 @@ class RunInfo:
     identities: int = 0
     unidentified_tracks: int = 0
     identify_seconds: float = 0.0
+    executor: str = "local"
     node: dict[str, str] = field(default_factory=dict)
 
 
