@@ -156,8 +156,9 @@ def main() -> None:
             try:
                 result = analyze(build(clip, folder), device="cpu", embedder="sface")
                 r = result.run
-                warn = f"; warnings: {'; '.join(r['warnings'])}" if r["warnings"] else ""
-                outcome = f"ok: {len(result.identities)} identities, {r['faces']} faces in {r['frames_decoded']} frames{warn}"
+                warn = f"; warnings: {'; '.join(r.warnings)}" if r.warnings else ""
+                found = f"{len(result.identities)} identities, {len(result.unidentified.tracks)} unidentified tracks"
+                outcome = f"ok: {found}, {r.faces} faces in {r.frames_decoded} frames{warn}"
             except FacetoolsError as exc:
                 outcome = f"{type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')}"
             print(f"| {kind} | {outcome} |")
