@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("videos", nargs="+")
     r.add_argument("--out", default="reports", help="reports folder (default: reports)")
     r.add_argument("--force", action="store_true", help="redo videos whose report is complete")
+    r.add_argument("--no-people", action="store_true", help="no people page across the videos (default: built for 2+ videos)")
     r.add_argument("--executor", default="local", choices=["local", "ray"], help="where videos are extracted (default: local)")
     r.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: a Ray instance started for this run)")
     r.add_argument("--cpus-per-task", type=int, default=1, help="Ray: CPUs (and torch threads) per video (default: 1)")
@@ -109,7 +110,8 @@ def _run(args: argparse.Namespace) -> int:
     params.update({name: yaml.safe_load(value) for name, value in args.parameter})
     with VideoBar(len(args.videos)) as bar:
         results = report(args.videos, args.out, parameters=params, force=args.force, executor=args.executor, address=args.address,
-                         cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task, progress=bar)  # fmt: skip
+                         cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task, progress=bar,
+                         people=not args.no_people)  # fmt: skip
     for r in results:
         detail = f" ({r.error})" if r.error else ""
         print(f"{r.status:8s} {r.video} -> {r.folder}{detail}")

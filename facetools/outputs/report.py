@@ -167,6 +167,7 @@ def report(
     *,
     parameters: dict[str, Any] | None = None,
     force: bool = False,
+    people: bool = True,
     executor: str = "local",
     address: str | None = None,
     cpus_per_task: int = 1,
@@ -178,7 +179,8 @@ def report(
 
     Extraction results arrive in place atomically (see :func:`facetools.run.executors.run_videos`); a
     failing video is recorded and the batch goes on; videos whose report is complete are skipped
-    unless ``force``. The notebook then only identifies (seconds) on this machine.
+    unless ``force``. The notebook then only identifies (seconds) on this machine. With ``people`` and two or
+    more complete runs, ``out/people/people.html`` clusters their identities into people (linked from the index).
     """
     from facetools.run.batch import extract_work
     from facetools.run.executors import run_videos
@@ -209,6 +211,10 @@ def report(
             json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)})
         )
         results.append(ReportResult(str(path), o.folder, status, seconds, error))
+    if people:  # a people page across the batch (facetools/people), linked from the index
+        from facetools.people.page import reports_people_page
+
+        reports_people_page(root, [r.folder for r in results if r.status in ("ok", "skipped")])
     write_index(root)
     return results
 
@@ -250,6 +256,9 @@ def write_index(root: str | os.PathLike[str]) -> Path:
             f'<tr class="{status["status"]}"><td>{link}</td><td class=faces>{faces}</td><td>{duration}</td>'
             f"<td>{len(people) if run else '—'}</td><td>{top}</td><td>{status.get('seconds', 0):.1f} s</td><td>{state}</td></tr>"
         )
+    from facetools.people.page import index_link
+
+    people_link = index_link(root)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>facetools reports</title>
 <style>
@@ -261,6 +270,7 @@ td.faces img {{ width: 56px; height: 56px; border-radius: 4px; margin-right: 4px
 tr.failed td {{ background: #fff0f0; }}
 </style></head><body>
 <h1>facetools reports</h1>
+{people_link}
 <table><thead><tr>
 <th>video</th><th>faces</th><th>duration</th><th>identities</th><th>top screen time</th><th>processing</th><th>status</th>
 </tr></thead>

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import os
+import warnings
 from pathlib import Path
 
+from facetools.errors import FacetoolsError
 from facetools.people.core import PeopleIndex
 
 PEOPLE_HTML = "people.html"
@@ -80,3 +82,24 @@ svg.tl {{ display: block; }}
     path = folder / PEOPLE_HTML
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def reports_people_page(root: str | os.PathLike[str], folders: list[Path]) -> Path | None:
+    """``root/people/people.html`` for a batch of reports with two or more complete runs (a failure warns, the batch stands)."""
+    from facetools.io.store import TRACKS_FILE
+    from facetools.people.core import people
+
+    runs = [f for f in folders if (f / TRACKS_FILE).is_file() and (f / "identities.json").is_file()]
+    if len(runs) < 2:
+        return None
+    try:
+        people(runs, Path(root) / "people")
+    except FacetoolsError as exc:
+        warnings.warn(f"people page not built: {exc}", stacklevel=2)
+        return None
+    return Path(root) / "people" / PEOPLE_HTML
+
+
+def index_link(root: str | os.PathLike[str]) -> str:
+    """A link from a reports index to its people page, when there is one."""
+    return '<p><a href="people/people.html">People across these videos</a></p>' if (Path(root) / "people" / PEOPLE_HTML).is_file() else ""
