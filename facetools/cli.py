@@ -12,6 +12,7 @@ import yaml
 
 from facetools.config import Config, add_cli_options, chosen_options
 from facetools.errors import FacetoolsError, InputValidationError
+from facetools.stages.checkpoint import CHECKPOINT_FILE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,8 +86,11 @@ def _run(args: argparse.Namespace) -> int:
         from facetools.run.pipeline import analyze
         from facetools.run.progress import TqdmProgress
 
-        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), **chosen_options(args))
+        checkpoint = Path(args.out) / CHECKPOINT_FILE
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), checkpoint=checkpoint, **chosen_options(args))
         out = analysis.save(args.out)
+        checkpoint.unlink(missing_ok=True)
         names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
         print(f"{len(analysis.identities)} identities ({names}); results in {out}")
         return 0

@@ -50,6 +50,8 @@ class Config:
     gallery: str | None = option(None, "folder of reference photos naming identities (photos named after people, or a "
                                  "sub-folder per person)", stage=IDENTIFY, cli=True)  # fmt: skip
     monitor_hz: float = option(5.0, "resource samples per second")
+    checkpoint_every_s: float = option(120.0, "with a run directory, extraction saves a resumable checkpoint at a shot "
+                                       "start every this many seconds of video")  # fmt: skip
 
     def with_options(self, **options: Any) -> Config:
         """A copy with ``options`` changed; unknown names raise ``InputValidationError``."""

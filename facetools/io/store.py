@@ -53,6 +53,19 @@ def save_tracks(tracks: TrackSet, run_dir: str | os.PathLike[str]) -> Path:
     arrays: dict[str, np.ndarray] = {
         "meta": np.array(json.dumps(meta)),
         "frame_times": tracks.frame_times,
+        **pack_records(recs),
+        "gallery_embeddings": np.stack([tracks.gallery[n] for n in sorted(tracks.gallery)]) if tracks.gallery else np.zeros((0, dim)),
+    }
+    for name in _FACE_FIELDS:
+        arrays[f"faces_{name}"] = tracks.faces[name].to_numpy()
+    save_arrays(out, arrays)
+    return out
+
+
+def pack_records(recs: list[TrackRecord]) -> dict[str, np.ndarray]:
+    """Stored tracks as flat arrays (read back by :func:`unpack_records`)."""
+    dim = recs[0].embedding.shape[0] if recs else 0
+    return {
         "track_id": np.array([r.id for r in recs], dtype=np.int64),
         "track_shot": np.array([r.shot for r in recs], dtype=np.int64),
         "track_span": np.array([r.span for r in recs], dtype=np.float64).reshape(-1, 2),
@@ -63,12 +76,30 @@ def save_tracks(tracks: TrackSet, run_dir: str | os.PathLike[str]) -> Path:
         "face_quality": np.concatenate([r.face_quality for r in recs]).astype(np.float32) if recs else np.zeros((0, 4)),
         "face_offsets": np.cumsum([0] + [len(r.face_embeddings) for r in recs]),
         "thumbnails": np.stack([r.thumbnail for r in recs]) if recs else np.zeros((0, 160, 160, 3), np.uint8),
-        "gallery_embeddings": np.stack([tracks.gallery[n] for n in sorted(tracks.gallery)]) if tracks.gallery else np.zeros((0, dim)),
     }
-    for name in _FACE_FIELDS:
-        arrays[f"faces_{name}"] = tracks.faces[name].to_numpy()
-    atomic_write(out, lambda tmp: _savez(tmp, arrays))
-    return out
+
+
+def unpack_records(data: dict[str, np.ndarray]) -> list[TrackRecord]:
+    """The tracks of :func:`pack_records`' arrays."""
+    fo, eo = data["frame_offsets"], data["face_offsets"]
+    return [
+        TrackRecord(
+            int(tid),
+            int(data["track_shot"][k]),
+            data["track_frames"][fo[k] : fo[k + 1]],
+            tuple(data["track_span"][k]),
+            data["track_embedding"][k],
+            data["face_embeddings"][eo[k] : eo[k + 1]],
+            data["face_quality"][eo[k] : eo[k + 1]],
+            data["thumbnails"][k],
+        )  # fmt: skip
+        for k, tid in enumerate(data["track_id"])
+    ]
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` to ``path``, atomically."""
+    atomic_write(path, lambda tmp: _savez(tmp, arrays))
 
 
 def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -67,8 +67,13 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; }}
 table.people {{ width: 100%; }}
 table.people > tbody > tr > td {{ border-bottom: 1px solid #ddd; padding: 8px 10px; vertical-align: top; }}
+td.faces {{ width: 150px; min-width: 150px; }}
 td.faces img {{ width: 64px; height: 64px; border-radius: 4px; margin-right: 4px; }}
-table.videos td {{ padding: 2px 8px 2px 0; font-size: 0.9em; vertical-align: middle; }}
+table.videos {{ table-layout: fixed; width: 44em; }}
+table.videos td {{ padding: 2px 8px 2px 0; font-size: 0.9em; vertical-align: middle; overflow-wrap: anywhere; }}
+table.videos td:nth-child(1), table.videos td:nth-child(2) {{ width: 8em; }}
+table.videos td:nth-child(3) {{ width: 4em; white-space: nowrap; }}
+table.videos td:nth-child(4) {{ width: 330px; }}
 svg.tl {{ display: block; }}
 </style></head><body>
 <h1>People across {len(index.runs)} videos</h1>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from facetools.config import Config
@@ -12,7 +13,12 @@ from facetools.stages.identify import identify
 
 
 def analyze(
-    path: str | os.PathLike[str], config: Config | None = None, *, progress: ProgressHook | None = None, **options: Any
+    path: str | os.PathLike[str],
+    config: Config | None = None,
+    *,
+    progress: ProgressHook | None = None,
+    checkpoint: Path | None = None,
+    **options: Any,
 ) -> Analysis:
     """Find, track and identify every face in the video at ``path``.
 
@@ -20,10 +26,11 @@ def analyze(
         path: the video file.
         config: settings; ``options`` override single fields (``stride=3``).
         progress: called as ``progress(stage, completed, total)``.
+        checkpoint: a file where extraction saves its progress and from which it resumes.
 
     Example:
         >>> result = analyze("data/sample/sample.mp4", device="cpu")
         >>> result.summary()
     """
     cfg = (config or Config()).with_options(**options)
-    return identify(extract(path, cfg, progress=progress), cfg)
+    return identify(extract(path, cfg, progress=progress, checkpoint=checkpoint), cfg)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from facetools.io.decoders import open_loader
 from facetools.io.probe import probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
+from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
 from facetools.stages.detect import FaceDetector
 from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
 from facetools.stages.faces import FacePatch, cut_patch, square_crop
@@ -122,8 +124,14 @@ def _records(tracks: list[Track], embedder: Embedder) -> list[TrackRecord]:
     return out
 
 
-def extract(path: str | os.PathLike[str], config: Config | None = None, *, progress: ProgressHook | None = None) -> TrackSet:
+def extract(
+    path: str | os.PathLike[str], config: Config | None = None, *, progress: ProgressHook | None = None, checkpoint: Path | None = None
+) -> TrackSet:
     """Decode, detect, cut into shots, track and embed every face of the video at ``path``.
+
+    With ``checkpoint`` (a file path), the state is saved there at a shot's start every
+    ``config.checkpoint_every_s`` seconds of video, and a later call with the same video and
+    options resumes from it.
 
     Example:
         >>> tracks = extract("data/sample/sample.mp4", Config(device="cpu"))
@@ -145,13 +153,19 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
             embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
             gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
-        loader, decoder_reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side)
+        key = key_of(str(path), {k: v for k, v in asdict(cfg).items() if k not in cfg.identify_options()})
+        resumed = load_checkpoint(checkpoint, key) if checkpoint else None
+        state = resumed.state if resumed else ExtractState()
+        first = resumed.resume_frame if resumed else 0
+        loader, decoder_reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side,
+                                             first=first)  # fmt: skip
         shots = ShotDetector(cfg.shot_threshold)
         tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
                           step=stride, same_person=lambda a, b: _same_person(embedder, a, b, embedder.threshold))  # fmt: skip
-        rows: list[list[float]] = []
-        row_track: list[int] = []
-        records: list[TrackRecord] = []
+        if resumed:
+            shots.shot, shots.cuts, tracker.next_id = resumed.shot, list(resumed.cuts), resumed.next_track
+        rows, row_track, records, times = state.rows, state.row_track, state.records, state.times
+        shot_samples: dict[int, int] = defaultdict(int, state.shot_samples)
 
         def finish(done: list[Track]) -> None:
             with timer("embed"):
@@ -160,8 +174,7 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
                 for r in t.rows:
                     row_track[r] = t.id
 
-        times: dict[int, float] = {}
-        shot_samples: dict[int, int] = defaultdict(int)
+        saved_at = float(times[max(times)]) if times else 0.0
         detected_frames = 0
         monitor.mark("detect, track")
         batches = iter(loader)
@@ -183,7 +196,14 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
             detected_frames += len(sel)
             for k, i in enumerate(sel):
                 frame = int(batch.indices[i])
-                shot_samples[int(shot_ids[i])] += 1
+                shot = int(shot_ids[i])
+                if checkpoint and shot not in shot_samples and shots.cuts and float(batch.times[i]) - saved_at >= cfg.checkpoint_every_s:
+                    finish(tracker.flush())  # the shot before has ended: its tracks are done either way
+                    cut = max(c for c in shots.cuts if c <= frame)
+                    done_part = ExtractState(rows, row_track, records, {f: t for f, t in times.items() if f < cut}, dict(shot_samples))
+                    Checkpoint(key, cut, shot, [c for c in shots.cuts if c <= cut], tracker.next_id, done_part).save(checkpoint)
+                    saved_at = float(batch.times[i])
+                shot_samples[shot] += 1
                 here = found[found.frame == frame]
                 with timer("crop"):
                     patches = [cut_patch(images[k], b / batch.scale, lm / batch.scale, float(s))
@@ -192,7 +212,7 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
                 rows.extend([frame, float(batch.times[i]), *b, float(s)] for b, s in zip(here.boxes.tolist(), here.scores))
                 row_track.extend([-1] * len(here))
                 with timer("track"):
-                    done = tracker.update(frame, int(shot_ids[i]), ids, here.boxes, patches)
+                    done = tracker.update(frame, shot, ids, here.boxes, patches)
                 finish(done)
             releaser.maybe()
             hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
@@ -206,12 +226,13 @@ def extract(path: str | os.PathLike[str], config: Config | None = None, *, progr
     faces["track"] = row_track
     faces = faces.astype({"frame": "int64", "track": "int64"})
     space = embedding_space(embedder)
+    resumed_note = [f"resumed from a checkpoint at frame {first}"] if first else []
     run = RunInfo(
         versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         decoder=loader.backend, decoder_reason=decoder_reason, embedder=embedder.name, space=space.key, config=asdict(cfg),
         stride=stride, video=info.to_dict(),
         frames_decoded=loader.frames_decoded, frames_detected=detected_frames,
-        variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings, faces=len(faces), tracks=len(records),
+        variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings + resumed_note, faces=len(faces), tracks=len(records),
         shots=shots.shot + 1, cuts=list(shots.cuts), stage_seconds={k: round(v, 3) for k, v in timer.seconds.items()},
         wall_seconds=round(wall, 3), frames_per_second=round(loader.frames_decoded / wall, 2) if wall > 0 else None,
         realtime_factor=round(info.duration_s / wall, 3) if wall > 0 else None, peak_rss_mb=round(monitor.peak_rss_mb, 1),

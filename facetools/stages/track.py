@@ -100,7 +100,7 @@ class Tracker:
         self.step = step
         self.same_person = same_person
         self._live: list[Track] = []
-        self._next_id = 0
+        self.next_id = 0
 
     def update(self, frame: int, shot: int, rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> list[Track]:
         """Add the faces of one sampled frame; return the tracks that ended before it."""
@@ -118,8 +118,8 @@ class Tracker:
                 matched.add(di)
         for di in range(len(boxes)):
             if di not in matched:
-                track = Track(self._next_id, shot)
-                self._next_id += 1
+                track = Track(self.next_id, shot)
+                self.next_id += 1
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 self._live.append(track)
         return done
