@@ -70,15 +70,19 @@ print(json.dumps({"frames": n, "faces": faces, "seconds": time.perf_counter() - 
 """
 
 FACETOOLS = """
-import json, resource, sys
+import json, os, resource, sys
+import torch
 import facetools
 a = facetools.analyze(sys.argv[1], device=sys.argv[2], **json.loads(sys.argv[4]))
 a.faces.to_csv(sys.argv[3], index=False)
 r = a.run
 usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-peak = max(r["peak_rss_mb"], usage / 1024)
-print(json.dumps({"frames": r["frames_decoded"], "seconds": r["wall_seconds"], "stages": r["stage_seconds"], "stride": r["stride"],
-                  "identities": r["identities"], "peak_rss_mb": peak}))
+peak = max(r.peak_rss_mb, usage / 1024)
+threads = {"torch": torch.get_num_threads(), "cpus": os.cpu_count(),
+           **{k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE") if k in os.environ}}
+print(json.dumps({"frames": r.frames_decoded, "seconds": r.wall_seconds, "stages": r.stage_seconds, "stride": r.stride,
+                  "identities": r.identities, "faces": r.faces, "tracks": r.tracks, "embedder": r.embedder, "decoder": r.decoder,
+                  "threads": threads, "peak_rss_mb": peak}))
 """
 
 RECALL = """
@@ -119,6 +123,7 @@ def main() -> int:
     parser.add_argument("--naive-frames", type=int, default=12, help="frames timed for the naive loop (it is slow)")
     parser.add_argument("--recall-frames", type=int, default=60, help="detected frames checked against full-resolution MTCNN")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--decoder", default="auto", choices=["auto", "ffmpeg", "decord"], help="facetools' decoder backend")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Config field, e.g. detect_long_side=1280")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/speed"))
     args = parser.parse_args()
@@ -131,7 +136,7 @@ def main() -> int:
     started = time.perf_counter()
     decode = child(DECODE, str(base))
     naive = child(NAIVE, str(base), str(args.naive_frames), args.device)
-    options = json.dumps(dict(_option(o) for o in args.set))
+    options = json.dumps({"decoder": args.decoder, **dict(_option(o) for o in args.set)})
     ours = child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), options)
     ours_long = child(FACETOOLS, str(long), args.device, str(args.out / "faces_long.csv"), options) if args.loops > 1 else None
     recall = child(RECALL, str(base), str(args.out / "faces_base.csv"), str(ours["stride"]), str(args.recall_frames))
@@ -149,6 +154,10 @@ def main() -> int:
         cells = [name, r["frames"], f"{r['seconds']:.1f}", f"{fps:.1f}", f"{video_s / r['seconds']:.2f}", f"{fps / naive_fps:.1f}"]
         print("| " + " | ".join(map(str, cells)) + f" | {r['peak_rss_mb']:.0f} |")
     print(f"\nfacetools stages (s): {ours['stages']}")
+    print(
+        f"faces {ours['faces']}, tracks {ours['tracks']}, identities {ours['identities']}; embedder {ours['embedder']}, "
+        f"decoder {ours['decoder']}; threads {ours['threads']}"
+    )
     if ours_long:
         print(f"peak RSS {args.loops}× / 1×: {ours_long['peak_rss_mb'] / ours['peak_rss_mb']:.2f}")
     found, total = recall["found"], recall["reference_faces"]
