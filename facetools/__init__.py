@@ -22,6 +22,9 @@ _LAZY = {
     "analyze": "facetools.run.pipeline",
     "analyze_batch": "facetools.run.batch",
     "extract": "facetools.stages.extract",
+    "find": "facetools.people",
+    "forget": "facetools.people",
+    "people": "facetools.people",
     "identify": "facetools.stages.identify",
     "recluster": "facetools.run.recluster",
 }
@@ -40,7 +43,10 @@ __all__ = [
     "analyze",
     "analyze_batch",
     "extract",
+    "find",
+    "forget",
     "identify",
+    "people",
     "probe",
     "recluster",
 ]
