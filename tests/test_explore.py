@@ -67,8 +67,9 @@ def test_explorer_slider_threshold_and_edits(folder: Path) -> None:
     assert len(explorer.gallery.children) == 2
     explorer.do_rename(0, "astronaut")
     timeline = explorer.timeline.value
-    explorer.threshold.value = explorer.threshold.min  # live re-identification from the stored tracks
+    explorer.threshold.value = explorer.threshold.min  # live re-identification from the stored tracks: nothing joins at 0
     assert "identities" in explorer.status.value and explorer.timeline.value != timeline
+    assert len(explorer.person.options) > 2
     strict = Analysis.load(folder)
     assert any(p.name == "astronaut" for p in strict.identities), "the rename survives the new threshold"
     assert json.loads((folder / "run.json").read_text())["config"]["cluster_threshold"] == pytest.approx(explorer.threshold.min)

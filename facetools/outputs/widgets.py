@@ -57,7 +57,7 @@ class Explorer:
         self.loose = w.Dropdown(description="unidentified")
         self.assign = w.Button(description="assign to identity")
         threshold = self.analysis.run.cluster_threshold
-        self.threshold = w.FloatSlider(threshold, min=round(threshold * 0.3, 3), max=round(threshold * 2, 3), step=round(threshold / 50, 4),
+        self.threshold = w.FloatSlider(threshold, min=0.0, max=round(threshold * 2, 3), step=round(threshold / 50, 4),
                                        readout_format=".4f", description="threshold", continuous_update=False)  # fmt: skip
         self.timeline = w.Image(format="png")
         self.gallery = w.HBox()
