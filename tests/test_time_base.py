@@ -10,7 +10,9 @@ import pytest
 
 from facetools import probe
 from facetools.devdata.coded import read_code, write_coded_video
-from facetools.io.loader import FrameLoader, frame_times, read_frames
+from facetools.io.decoders import read_frames
+from facetools.io.frame_table import frame_times
+from facetools.io.loader import FrameLoader
 
 
 def _ffmpeg(*args: str) -> None:

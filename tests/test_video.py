@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from facetools import InputValidationError, probe
-from facetools.io.loader import FrameLoader, read_frames
+from facetools.io.decoders import read_frames
+from facetools.io.loader import FrameLoader
 from facetools.io.probe import decode_size
 
 from .conftest import ffmpeg_video

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import queue
 import re
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -17,6 +16,7 @@ import torch
 
 from facetools.errors import VideoDecodeError
 from facetools.io import ffmpeg
+from facetools.io.frame_table import frame_times, interval
 from facetools.io.probe import VideoInfo, decode_size
 
 
@@ -98,7 +98,7 @@ class FrameLoader:
         """Where ffmpeg starts decoding: half a frame interval (plus ``back_s``) before frame ``first``'s time."""
         if self._table is None or self.first == 0:
             return 0.0
-        return max(0.0, float(self._table[self.first]) - 0.5 * _interval(self._table, self.first) - back_s)
+        return max(0.0, float(self._table[self.first]) - 0.5 * interval(self._table, self.first) - back_s)
 
     def command(self, seek_s: float = 0.0) -> list[str]:
         """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded."""
@@ -124,7 +124,7 @@ class FrameLoader:
         pos = np.clip(np.searchsorted(table, times), 1, max(1, len(table) - 1))
         indices = np.where(np.abs(table[pos - 1] - times) <= np.abs(table[np.minimum(pos, len(table) - 1)] - times), pos - 1, pos)
         indices = np.minimum(indices, len(table) - 1)
-        close = np.abs(table[indices] - times) < 0.5 * np.array([_interval(table, i) for i in indices])
+        close = np.abs(table[indices] - times) < 0.5 * np.array([interval(table, i) for i in indices])
         return indices, close & (indices >= self.first) & (indices <= self._last)
 
     @property
@@ -306,69 +306,3 @@ def _float(text: bytes) -> float:
         return float(text)
     except ValueError:
         return float("nan")
-
-
-def read_frames(info: VideoInfo, indices: Sequence[int], max_side: int = 3840, times: np.ndarray | None = None) -> FrameBatch:
-    """Frames ``indices`` of the video (random access), one ffmpeg seek per run of consecutive indices.
-
-    ``times`` is every frame's time from a sequential pass (an analysis stores it); without it
-    the times come from the demuxer (:func:`frame_times`).
-
-    About 0.3-0.5 s a seek on 1080p H.264 here, and no memory kept afterwards: one random read
-    through decord left 1.5-2.4 GiB of frames decoded ahead behind it.
-    """
-    wanted = sorted(set(int(i) for i in indices))
-    runs: list[list[int]] = []
-    for i in wanted:
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    table = frame_times(info) if times is None else times
-    batches = [b for run in runs for b in FrameLoader(info, max_side=max_side, first=run[0], count=len(run), times=table)]
-    if not batches:
-        raise VideoDecodeError(f"{info.path}: frames {list(indices)[:5]} could not be read")
-    got = FrameBatch(torch.cat([b.frames for b in batches]), np.concatenate([b.indices for b in batches]),
-                     np.concatenate([b.times for b in batches]), batches[0].scale)  # fmt: skip
-    missing = sorted(set(wanted) - set(got.indices.tolist()))
-    if missing:
-        raise VideoDecodeError(f"{info.path}: frames {missing[:5]} could not be read")
-    pick = [int(np.flatnonzero(got.indices == int(i))[0]) for i in indices]
-    return FrameBatch(got.frames[pick], got.indices[pick], got.times[pick], got.scale)
-
-
-def _interval(table: np.ndarray, i: int) -> float:
-    """The time from frame ``i`` to its neighbour (the next, or the previous for the last frame)."""
-    if len(table) < 2:
-        return 1.0
-    j = min(int(i), len(table) - 2)
-    return float(max(table[j + 1] - table[j], 1e-3))
-
-
-@functools.lru_cache(maxsize=16)
-def _packet_times(path: str, size: int, mtime: float, start: float) -> np.ndarray:
-    out = ffmpeg.run(
-        ["ffprobe", "-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path],
-        timeout=300,
-        what="ffprobe could not list the video's packets",
-    )
-    times = []
-    for line in out.decode(errors="replace").splitlines():
-        pts, _, flags = line.partition(",")
-        if "D" not in flags and pts not in ("", "N/A"):
-            times.append(float(pts) - start)
-    return np.sort(np.asarray(times, dtype=np.float64))
-
-
-def frame_times(info: VideoInfo) -> np.ndarray:
-    """Every frame's time (presentation time minus the container's start) from the demuxer's packets.
-
-    Fast (no decoding); packets an edit list discards are left out and B-frame reordering is
-    undone by sorting. A sequential pass's own times (stored with an analysis) are preferred
-    where they exist: they also reflect frames a damaged file could not give.
-    """
-    st = os.stat(info.path)
-    table = _packet_times(info.path, st.st_size, st.st_mtime, info.start_s)
-    if len(table) == 0:
-        raise VideoDecodeError(f"{info.path}: the video stream holds no frames with timestamps")
-    return table.copy()

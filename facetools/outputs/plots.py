@@ -159,7 +159,7 @@ def stage_times(analysis: Analysis) -> Figure:
 
 def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
     """``count`` evenly spaced frames of a video file in one row, with their times."""
-    from facetools.io.loader import read_frames
+    from facetools.io.decoders import read_frames
     from facetools.io.probe import probe
 
     info = probe(clip)
