@@ -73,7 +73,6 @@ class RunInfo:
     device: str
     cuda_device_name: str | None
     decoder: str
-    decoder_reason: str
     embedder: str
     space: str
     config: dict[str, Any]
@@ -99,6 +98,7 @@ class RunInfo:
     identities: int = 0
     unidentified_tracks: int = 0
     identify_seconds: float = 0.0
+    decoder_reason: str = ""
     executor: str = "local"
     node: dict[str, str] = field(default_factory=dict)
 
