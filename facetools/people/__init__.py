@@ -10,8 +10,9 @@ import sys
 import types
 from typing import Any
 
-from facetools.people.core import Appearance, PeopleIndex, Person, PhotoError, SpaceMismatchError, build_index, people
+from facetools.people.core import build_index, people
 from facetools.people.forget import Forgotten, forget
+from facetools.people.index import Appearance, PeopleIndex, Person, PhotoError, SpaceMismatchError
 from facetools.people.search import Match, find
 
 __all__ = ["Appearance", "Forgotten", "Match", "PeopleIndex", "Person", "PhotoError", "SpaceMismatchError", "build_index", "find",

@@ -12,7 +12,8 @@ import numpy as np
 from facetools.geometry import cosine_distances
 from facetools.io.store import Edits, load_tracks, save_tracks
 from facetools.outputs.analysis import stored_config
-from facetools.people.core import PeopleIndex, build_index, people
+from facetools.people.core import build_index, people
+from facetools.people.index import PeopleIndex
 from facetools.stages.identify import identify
 from facetools.stages.tracks import TrackSet
 

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from facetools.errors import FacetoolsError
-from facetools.people.core import PeopleIndex
+from facetools.people.index import PeopleIndex
 
 PEOPLE_HTML = "people.html"
 TIMELINE_WIDTH = 320

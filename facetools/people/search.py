@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facetools.geometry import cosine_distances
-from facetools.people.core import PEOPLE_JSON, PeopleIndex, PhotoError, _embedder_for, build_index
+from facetools.people.core import _embedder_for, build_index
+from facetools.people.index import PEOPLE_JSON, PeopleIndex, PhotoError
 
 SECONDARY_FACE = 0.4
 """Faces shorter than this fraction of a photo's largest face are background, not a choice to make."""
