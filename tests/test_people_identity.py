@@ -49,14 +49,6 @@ def test_the_video_has_what_it_should(held_out_video) -> None:
     assert [p["people"] for p in truth["look_alikes"]] == [["person_03", "person_12"], ["person_06", "person_09"]]
 
 
-TRACK_THROUGH_A_CUT = (
-    "the shot detector misses cuts between similar portraits (clean to clean: thumbnail change 0.08 but histogram change 0.09 "
-    "< 0.1; dark to dark: 0.04 < 0.06) and the tracker links consecutive samples by IoU alone, so one track holds person_03 "
-    "and person_06 and its identity with it (reported to the lead: a tracking rule, not a clustering one)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=TRACK_THROUGH_A_CUT)
 def test_no_identity_mixes_people(held_out_analysis, held_out_video) -> None:
     result = evaluate(held_out_analysis, held_out_video[1])
     assert result.bcubed_precision == 1.0, result
@@ -80,7 +72,6 @@ def test_no_identity_twice_in_a_frame(held_out_analysis) -> None:
     assert not identified.duplicated(["frame", "identity"]).any()
 
 
-@pytest.mark.xfail(strict=False, reason=TRACK_THROUGH_A_CUT + "; person_06's first clean shot goes to person_03's identity")
 def test_frontal_faces_are_covered(held_out_analysis, held_out_video) -> None:
     coverage = frontal_coverage(held_out_analysis, held_out_video[1])
     assert min(coverage.values()) >= 0.9, coverage

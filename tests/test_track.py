@@ -79,7 +79,7 @@ def test_keeps_only_the_best_patches() -> None:
     assert track.best_patch.quality == 0.9
 
 
-def test_gap_is_bridged_only_when_the_appearance_check_agrees() -> None:
+def test_every_link_needs_the_appearance_check() -> None:
     box = [[100, 100, 150, 150]]
     frames = [(0, 0, box), (5, 0, box), (10, 0, []), (15, 0, box), (20, 0, box)]
     calls = []
@@ -88,8 +88,8 @@ def test_gap_is_bridged_only_when_the_appearance_check_agrees() -> None:
         calls.append((a, b))
         return False
 
-    assert len(_run(Tracker(max_gap=10, step=5, same_person=different), frames)) == 2
-    assert len(calls) == 1, "consecutive sampled frames need no appearance check"
+    assert len(_run(Tracker(max_gap=10, step=5, same_person=different), frames)) == 4, "a missed cut cannot carry a track on"
+    assert len(calls) == 3, "consecutive sampled frames are checked too, and the bridged gap"
     assert len(_run(Tracker(max_gap=10, step=5, same_person=lambda a, b: True), frames)) == 1
 
 

@@ -94,9 +94,20 @@ def embedding_space(embedder: Embedder) -> EmbeddingSpace:
 
 
 def _same_person(embedder: Embedder, a: FacePatch, b: FacePatch, threshold: float) -> bool:
-    """Appearance check before bridging a gap: single faces, so twice the identity threshold."""
+    """The tracker's check of a link: two single faces closer than the embedder's calibrated threshold.
+
+    Faces of one person a few frames apart lie far below it; different people at a missed cut above it.
+    """
     ea, eb = embed_patches(embedder, [a, b])
-    return float(1.0 - ea @ eb) < 2 * threshold
+    return float(1.0 - ea @ eb) < threshold
+
+
+def link_threshold(embedder: Embedder) -> float:
+    """The calibrated threshold of the embedder's single faces (its built-in one where it has no calibration)."""
+    try:
+        return load_calibration(embedder.name).threshold
+    except (KeyError, OSError):  # no calibration for this embedder
+        return embedder.threshold
 
 
 def _records(tracks: list[Track], embedder: Embedder) -> list[TrackRecord]:
@@ -160,8 +171,9 @@ def extract(
         loader, decoder_reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side,
                                              first=first)  # fmt: skip
         shots = ShotDetector(cfg.shot_threshold)
+        link = link_threshold(embedder)
         tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
-                          step=stride, same_person=lambda a, b: _same_person(embedder, a, b, embedder.threshold))  # fmt: skip
+                          step=stride, same_person=lambda a, b: _same_person(embedder, a, b, link))  # fmt: skip
         if resumed:
             shots.shot, shots.cuts, tracker.next_id = resumed.shot, list(resumed.cuts), resumed.next_track
         rows, row_track, records, times = state.rows, state.row_track, state.records, state.times
