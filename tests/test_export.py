@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from facetools.calibration import load_calibration
 from facetools.geometry import cosine_distances
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.export import ExportOptions, export_clips, plan_segments, select_target
-from facetools.stages.embed import DlibEmbedder
+from facetools.stages.embed import load_embedder
 from facetools.stages.faces import cut_patch
 from facetools.stages.identity import Identity
 
@@ -74,7 +75,8 @@ def test_clips_follow_the_target(saved: Analysis, sample: Path, tmp_path: Path, 
     assert len(clips) == len(planned) >= 2
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [c["file"] for c in manifest["clips"]] == [c.file for c in clips]
-    embedder = DlibEmbedder()
+    embedder = load_embedder(saved.embedder)
+    threshold = load_calibration(saved.embedder).threshold
     found = centred = 0
     steps, sampled = [], 0
     for clip, (s, e) in zip(clips, planned):
@@ -92,7 +94,7 @@ def test_clips_follow_the_target(saved: Analysis, sample: Path, tmp_path: Path, 
                 continue
             patches = [cut_patch(frames[k], b, lm, float(sc)) for b, lm, sc in zip(mine.boxes, mine.landmarks, mine.scores)]
             dist = cosine_distances(embedder.embed(patches), identity.embedding[None])[:, 0]
-            if dist.min() < 2 * embedder.threshold:
+            if dist.min() < threshold:
                 found += 1
                 box = mine.boxes[int(np.argmin(dist))]
                 centre = (box[0] + box[2]) / 2 / clip.width

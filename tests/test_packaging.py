@@ -111,5 +111,5 @@ def test_an_installed_wheel_runs_reports_outside_the_checkout(tmp_path: Path) ->
     cmd = [sys.executable, "-m", "facetools.cli", "report", str(video), "--out", "reports", "--embedder", "sface", "--device", "cpu"]
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (work / "reports" / "clip" / "report.html").is_file() and (work / "reports" / "index.html").is_file()
-    assert "ok" in proc.stdout
+    assert (work / "reports" / "clip" / "report.html").is_file() and (work / "reports" / "index.html").is_file(), proc.stdout
+    assert "ok" in proc.stdout, proc.stdout

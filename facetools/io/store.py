@@ -56,8 +56,8 @@ def save_tracks(tracks: TrackSet, run_dir: str | os.PathLike[str]) -> Path:
         **pack_records(recs),
         "gallery_embeddings": np.stack([tracks.gallery[n] for n in sorted(tracks.gallery)]) if tracks.gallery else np.zeros((0, dim)),
     }
-    for name in _FACE_FIELDS:
-        arrays[f"faces_{name}"] = tracks.faces[name].to_numpy()
+    for name in _FACE_FIELDS:  # typed even when empty (an empty column is an object array, which needs pickle)
+        arrays[f"faces_{name}"] = tracks.faces[name].to_numpy(np.int64 if name in ("frame", "track") else np.float64)
     save_arrays(out, arrays)
     return out
 

@@ -94,6 +94,7 @@ def _match_photo(analysis: Analysis, photo: Path) -> Identity:
 
     from facetools.stages.detect import FaceDetector
     from facetools.stages.embed import load_embedder
+    from facetools.stages.extract import link_threshold
     from facetools.stages.faces import cut_patch
 
     people = [p for p in analysis.identities if p.embedding.size]
@@ -107,7 +108,7 @@ def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     vector = embedder.embed([cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))])
     dist = cosine_distances(vector, np.stack([p.embedding for p in people]))[0]
     best = int(np.argmin(dist))
-    if dist[best] >= 1.4 * embedder.threshold:
+    if dist[best] >= link_threshold(embedder):  # one face against an identity: the calibrated single-face threshold
         raise InputValidationError(f"{photo}: nobody in the analysis looks like this photo (closest distance {dist[best]:.3f})")
     return people[best]
 
