@@ -30,7 +30,7 @@ import torch
 
 from facetools.errors import FacetoolsError, FFmpegError, VideoDecodeError
 from facetools.io import ffmpeg
-from facetools.io.loader import FrameBatch
+from facetools.io.loader import FrameBatch, stream_queue
 from facetools.io.probe import VideoInfo, decode_size
 
 CHUNK_FRAMES = 32
@@ -298,25 +298,7 @@ class DecordLoader:
         return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        thread = threading.Thread(target=self._produce, name="facetools-decord", daemon=True)
-        thread.start()
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=self.timeout_s)
-                except queue.Empty:
-                    raise VideoDecodeError(
-                        f"{self.info.path}: decoding stalled (no frame for {self.timeout_s:.0f} s after {self.frames_decoded} frames)"
-                    ) from None
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                self.frames_decoded += len(item)
-                yield item
-        finally:
-            self._stop.set()
-            thread.join(timeout=5)
+        yield from stream_queue(self, "facetools-decord")
         skipped = sum(b - a + 1 for a, b, _ in self.failed)
         if self.frames_decoded == 0 or skipped > self.frames_decoded:
             reason = self.failed[0][2] if self.failed else "no frames"

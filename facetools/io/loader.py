@@ -218,25 +218,7 @@ class FrameLoader:
         return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        thread = threading.Thread(target=self._produce, name="facetools-decode", daemon=True)
-        thread.start()
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=self.timeout_s)
-                except queue.Empty:
-                    raise VideoDecodeError(
-                        f"{self.info.path}: decoding stalled (no frame for {self.timeout_s:.0f} s after {self.frames_decoded} frames)"
-                    ) from None
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                self.frames_decoded += len(item)
-                yield item
-        finally:
-            self._stop.set()
-            thread.join(timeout=5)
+        yield from stream_queue(self, "facetools-decode")
         lost = self._expected - self.frames_decoded
         if self._log.errors and lost > self.frames_decoded:
             why = self._log.errors[0]
@@ -306,3 +288,30 @@ def _float(text: bytes) -> float:
         return float(text)
     except ValueError:
         return float("nan")
+
+
+def stream_queue(loader: Any, thread_name: str) -> Iterator[FrameBatch]:
+    """Run ``loader._produce`` on a thread and yield what it queues: batches, then ``None``; an exception is re-raised here.
+
+    No item for ``loader.timeout_s`` seconds raises :class:`VideoDecodeError` (never a hang); the
+    producer is told to stop however the consumer ends.
+    """
+    thread = threading.Thread(target=loader._produce, name=thread_name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = loader._queue.get(timeout=loader.timeout_s)
+            except queue.Empty:
+                raise VideoDecodeError(
+                    f"{loader.info.path}: decoding stalled (no frame for {loader.timeout_s:.0f} s after {loader.frames_decoded} frames)"
+                ) from None
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            loader.frames_decoded += len(item)
+            yield item
+    finally:
+        loader._stop.set()
+        thread.join(timeout=5)

@@ -122,20 +122,7 @@ def load_tracks(run_dir: str | os.PathLike[str]) -> TrackSet:
         raise InputValidationError(
             f"{path}: stored with schema {meta.get('schema')}, this facetools reads schema {SCHEMA_VERSION}; re-run `facetools analyze`"
         )
-    fo, eo = data["frame_offsets"], data["face_offsets"]
-    records = [
-        TrackRecord(
-            int(tid),
-            int(data["track_shot"][k]),
-            data["track_frames"][fo[k] : fo[k + 1]],
-            tuple(data["track_span"][k]),
-            data["track_embedding"][k],
-            data["face_embeddings"][eo[k] : eo[k + 1]],
-            data["face_quality"][eo[k] : eo[k + 1]],
-            data["thumbnails"][k],
-        )  # fmt: skip
-        for k, tid in enumerate(data["track_id"])
-    ]
+    records = unpack_records(data)
     faces = pd.DataFrame({name: data[f"faces_{name}"] for name in _FACE_FIELDS})
     return TrackSet(
         video=VideoInfo(**meta["video"]),

@@ -118,31 +118,30 @@ def utilization(samples: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(10, 5.8 if has_gpu else 4.0))
     axes = np.atleast_1d(fig.subplots(2 if has_gpu else 1, 1, sharex=True))
     t = samples["time_s"]
-    ax = axes[0]
-    lines = ax.plot(t, samples["cpu_percent"], color="#1f77b4", label="CPU (% of one core × cores)")
-    ax.set_ylabel("CPU (%)")
-    ax.set_ylim(0, 105)
-    mem = ax.twinx()
-    lines += mem.plot(t, samples["rss_mb"], color="#ff7f0e", label="memory, resident (MiB)")
-    mem.set_ylabel("resident memory (MiB)")
-    ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
-    ax.set_title("Resource use over the run (dotted lines: stage changes)")
+    _panel(axes[0], t, samples["cpu_percent"], "CPU, whole machine (%)", "CPU (%)", samples["rss_mb"], "memory, resident (MiB)",
+           "resident memory (MiB)", ("#1f77b4", "#ff7f0e"))  # fmt: skip
+    axes[0].set_title("Resource use over the run (dotted lines: stage changes)")
     if has_gpu:
-        g = axes[1]
-        glines = g.plot(t, samples["gpu_util_percent"], color="#2ca02c", label="GPU utilisation (%)")
-        g.set_ylabel("GPU (%)")
-        g.set_ylim(0, 105)
-        gm = g.twinx()
-        glines += gm.plot(t, samples["gpu_mem_mb"], color="#d62728", label="GPU memory (MiB)")
-        gm.set_ylabel("GPU memory (MiB)")
-        g.legend(glines, [line.get_label() for line in glines], loc="upper right", fontsize=8)
+        _panel(axes[1], t, samples["gpu_util_percent"], "GPU utilisation (%)", "GPU (%)", samples["gpu_mem_mb"], "GPU memory (MiB)",
+               "GPU memory (MiB)", ("#2ca02c", "#d62728"))  # fmt: skip
     changes = samples["stage"].ne(samples["stage"].shift())
     for _, row in samples[changes].iterrows():
         for a in axes:
             a.axvline(row["time_s"], color="#555555", ls=":", lw=0.8)
-        axes[0].text(row["time_s"], 102, f" {row['stage']}", fontsize=8, va="bottom", rotation=30)
+        axes[0].text(row["time_s"], 3, f" {row['stage']}", fontsize=8, va="bottom", rotation=90, color="#555555")
     axes[-1].set_xlabel("time since the run started (s)")
     return fig
+
+
+def _panel(ax, t, percent, percent_label, percent_axis, mib, mib_label, mib_axis, colours) -> None:  # noqa: ANN001
+    """A utilisation panel: a percentage on the left axis, MiB on the right, one legend for both."""
+    lines = ax.plot(t, percent, color=colours[0], label=percent_label)
+    ax.set_ylabel(percent_axis)
+    ax.set_ylim(0, 105)
+    twin = ax.twinx()
+    lines += twin.plot(t, mib, color=colours[1], label=mib_label)
+    twin.set_ylabel(mib_axis)
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
 
 
 def stage_times(analysis: Analysis) -> Figure:
