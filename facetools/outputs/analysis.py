@@ -123,11 +123,14 @@ class Analysis:
         return pd.DataFrame(together.reshape(len(names), len(names)), index=names, columns=names)
 
     def summary(self) -> pd.DataFrame:
-        """One row per identity: name, screen time, faces, first and last appearance."""
-        return pd.DataFrame(
-            [{k: v for k, v in p.to_dict().items() if k not in ("segments", "tracks", "thumbnail")} for p in self.identities],
-            columns=["id", "name", "faces", "screen_time_s", "first_s", "last_s"],
-        )
+        """One row per identity (name, faces, screen time, first and last appearance), then one for the unidentified faces."""
+        rows = [{k: v for k, v in p.to_dict().items() if k not in ("segments", "tracks", "thumbnail")} for p in self.identities]
+        loose = self.unidentified
+        if loose.tracks:
+            first, last = loose.segments[0][0], loose.segments[-1][1]
+            rows.append({"id": -1, "name": f"unidentified ({len(loose.tracks)} tracks)", "faces": loose.faces,
+                         "screen_time_s": round(loose.screen_time_s, 3), "first_s": first, "last_s": last})  # fmt: skip
+        return pd.DataFrame(rows, columns=["id", "name", "faces", "screen_time_s", "first_s", "last_s"])
 
     def identities_json(self) -> dict[str, Any]:
         return {"video": self.video.path, "embedder": self.embedder, "space": self.trackset.space.key,
