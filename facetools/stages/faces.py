@@ -69,7 +69,7 @@ def cut_patch(frame: np.ndarray, box: np.ndarray, landmarks: np.ndarray, score: 
 
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` (uint8 H×W×3) resized to ``size`` = (height, width), bilinear with antialiasing."""
-    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    t = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1)[None].float()  # copies read-only arrays
     out = F.interpolate(t, size=size, mode="bilinear", antialias=True)
     return out.round().clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
 
