@@ -133,3 +133,22 @@ def test_batch_records_a_failing_video_and_goes_on(clip: Path, folder: Path, tmp
     assert "not a recognised video container" in items[0].error
     assert (tmp_path / "out" / "clip" / "identities.json").is_file()
     assert not (tmp_path / "out" / "broken").exists()
+
+
+@pytest.mark.parametrize("kind", sorted({**corpus.VALID, **corpus.TOO_SMALL}))
+def test_decord_gives_the_ffmpeg_loaders_frames_or_refuses_with_a_reason(kind: str, clip: Path, folder: Path) -> None:
+    from facetools.io.decord_backend import DecordLoader, DecordUnsupported
+
+    info = probe({**corpus.VALID, **corpus.TOO_SMALL}[kind](clip, folder))
+    by_ffmpeg = list(FrameLoader(info, max_side=640))
+    try:
+        by_decord = list(DecordLoader(info, max_side=640))
+    except DecordUnsupported as exc:  # refused up front: rotation metadata, variable frame rate
+        assert kind in ("rotation 90", "variable frame rate") and str(exc), kind
+        return
+    except VideoDecodeError as exc:  # decord2 3.4 cannot copy out frames this small (measured): a one-line error, not a crash
+        assert kind == "tiny 32x18" and "\n" not in str(exc), kind
+        return
+    assert np.array_equal(np.concatenate([b.indices for b in by_decord]), np.concatenate([b.indices for b in by_ffmpeg])), kind
+    assert np.allclose(np.concatenate([b.times for b in by_decord]), np.concatenate([b.times for b in by_ffmpeg]), atol=1e-3), kind
+    assert by_decord[0].frames.shape[1:] == by_ffmpeg[0].frames.shape[1:], kind
