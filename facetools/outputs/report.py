@@ -37,8 +37,9 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
     path = resolve(video) if video else sample_video()
     out = resolve(out_dir) if out_dir else reports_dir() / path.stem
     chosen = {k: v for k, v in options.items() if v not in ("", None)}
-    if (out / TRACKS_FILE).is_file() and Path(load_tracks(out).video.path).resolve() == path.resolve():
-        return identify_stored(out, chosen)
+    stored = load_tracks(out) if (out / TRACKS_FILE).is_file() else None
+    if stored is not None and Path(stored.video.path).resolve() == path.resolve():
+        return identify_stored(out, chosen, stored)
     from facetools.run.pipeline import analyze
 
     analysis = analyze(path, progress=TqdmProgress(disable=not progress), **chosen)

@@ -14,6 +14,7 @@ from facetools.errors import InputValidationError
 from facetools.io.store import Edits, load_tracks, save_tracks
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.stages.identify import identify
+from facetools.stages.tracks import TrackSet
 
 
 def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
@@ -47,12 +48,13 @@ def _embed_gallery(folder: str, embedder: str) -> dict[str, np.ndarray]:
     return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None))
 
 
-def identify_stored(out: Path, options: dict[str, Any]) -> Analysis:
+def identify_stored(out: Path, options: dict[str, Any], tracks: TrackSet | None = None) -> Analysis:
     """Identify the stored tracks of ``out`` (extracted here or by an executor) with its edits and save.
 
     Identify options come from ``options``; the rest from the run's last identification, or its extraction.
+    ``tracks`` saves reading ``tracks.npz`` again where the caller has it.
     """
-    tracks = load_tracks(out)
+    tracks = tracks or load_tracks(out)
     placed = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
     if placed.get("node") and not tracks.run.node:  # where an executor ran the extraction
         tracks.run.node, tracks.run.executor = placed["node"], placed.get("executor", "local")
