@@ -42,3 +42,26 @@ def test_detections_validate_shapes() -> None:
     with pytest.raises(ValueError):
         Detections(np.zeros(2, dtype=np.int64), np.zeros((1, 4)), np.zeros(2), np.zeros((2, 5, 2)))
     assert len(Detections.concat([])) == 0
+
+
+def test_around_finds_a_face_that_moved_and_nothing_on_background(detector: FaceDetector) -> None:
+    """Re-detection near a predicted box: the astronaut's face, predicted 30 % of its size off and 20 % too small."""
+    frame = torch.from_numpy(data.astronaut())
+    face = np.array(ASTRONAUT_FACE, np.float32)
+    size = face[2:] - face[:2]
+    off = face + np.array([0.3 * size[0], -0.3 * size[1], 0.3 * size[0] - 0.2 * size[0], -0.3 * size[1] - 0.2 * size[1]])
+    background = np.array([400, 400, 460, 460], np.float32)  # the suit and the flag, no face
+    found = detector.around(frame, np.stack([off, background]), frame_no=9)
+    assert found.frame.tolist() == [9, 9]
+    assert iou_matrix(found.boxes[:1], face[None])[0, 0] > 0.8 and found.scores[0] > 0.99
+    assert np.isnan(found.boxes[1]).all() and found.scores[1] == 0
+    assert len(detector.around(frame, np.zeros((0, 4), np.float32))) == 0
+
+
+def test_around_maps_back_from_a_downscaled_frame(detector: FaceDetector) -> None:
+    """Boxes in original pixels on a frame decoded at half size (``scale`` 2) come back in original pixels."""
+    half = torch.nn.functional.interpolate(torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None].float(), scale_factor=0.5)
+    frame = half.round().byte()[0].permute(1, 2, 0)
+    face = np.array([ASTRONAUT_FACE], np.float32)
+    found = detector.around(frame, face + 8, scale=2.0)
+    assert iou_matrix(found.boxes, face)[0, 0] > 0.75

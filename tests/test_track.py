@@ -6,7 +6,7 @@ import numpy as np
 
 from facetools.geometry import iou_matrix
 from facetools.stages.faces import FacePatch
-from facetools.stages.track import Tracker
+from facetools.stages.track import Tracker, distinct
 
 
 def _patch(q: float = 1.0) -> FacePatch:
@@ -88,9 +88,9 @@ def test_every_link_needs_the_appearance_check() -> None:
         calls.append((a, b))
         return False
 
-    assert len(_run(Tracker(max_gap=10, step=5, same_person=different), frames)) == 4, "a missed cut cannot carry a track on"
+    assert len(_run(Tracker(max_gap=10, same_person=different), frames)) == 4, "a missed cut cannot carry a track on"
     assert len(calls) == 3, "consecutive sampled frames are checked too, and the bridged gap"
-    assert len(_run(Tracker(max_gap=10, step=5, same_person=lambda a, b: True), frames)) == 1
+    assert len(_run(Tracker(max_gap=10, same_person=lambda a, b: True), frames)) == 1
 
 
 def test_interpolate_boxes() -> None:
@@ -98,3 +98,34 @@ def test_interpolate_boxes() -> None:
 
     boxes = np.array([[0, 0, 10, 10], [10, 0, 20, 10]], dtype=np.float32)
     assert np.allclose(interpolate_boxes(np.array([0, 10]), boxes, np.array([5])), [[5, 0, 15, 10]])
+
+
+def test_redetected_faces_continue_their_tracks_and_a_failed_check_drops_them() -> None:
+    """Faces re-detected after the anchor are dropped when the next full pass finds someone else there (a missed cut)."""
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(max_gap=10, same_person=lambda anchor, new: new.quality > 0.5)
+    tracker.update(0, 0, [0], box, [_patch(0.9)])
+    (track,) = tracker.live
+    for frame, row in ((5, 1), (10, 2)):
+        tracker.follow(frame, [track], [row], box, [_patch(0.2)])
+    assert track.frames == [0, 5, 10] and track.verified == 1 and track.anchor.quality == 0.9
+    done = tracker.update(15, 0, [3], box, [_patch(0.1)])  # the check fails: someone else since the anchor
+    assert done == [track] and track.rows == [0] and [p.quality for p in track.patches] == [0.9]
+    (newcomer,) = tracker.live
+    assert newcomer.rows == [3] and newcomer.id != track.id
+
+
+def test_a_passed_check_makes_the_full_pass_face_the_anchor() -> None:
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(max_gap=10, same_person=lambda anchor, new: True)
+    tracker.update(0, 0, [0], box, [_patch()])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], box + 2, [_patch()])
+    assert tracker.update(10, 0, [2], box + 4, [_patch()]) == []
+    assert track.rows == [0, 1, 2] and track.verified == 3 and track.anchor.frame == 10
+
+
+def test_distinct_keeps_the_higher_priority_of_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float32)
+    assert distinct(boxes, np.array([1, 5, 1])).tolist() == [1, 2]
+    assert distinct(np.zeros((0, 4), np.float32), np.zeros(0)).tolist() == []

@@ -84,7 +84,7 @@ def run_table(analysis: Analysis) -> pd.DataFrame:
         ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
         ("device / decoder", f"{r.device} / {r.decoder}"),
         ("embedder (thresholds)", f"{r.embedder} ({r.cluster_threshold}, strict {r.strict_threshold})"),
-        ("frames decoded / detected", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride})"),
+        ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}; {r.full_passes} full passes)"),
         ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
         ("identities / unidentified tracks", f"{r.identities} / {r.unidentified_tracks}"),
         ("wall time", f"{r.wall_seconds:.1f} s ({r.frames_per_second} frames/s, {r.realtime_factor}× realtime)"),

@@ -22,16 +22,16 @@ from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io import ffmpeg
 from facetools.io.decoders import open_loader
-from facetools.io.probe import probe
+from facetools.io.probe import VideoInfo, probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
 from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
-from facetools.stages.detect import FaceDetector
+from facetools.stages.detect import Detections, FaceDetector
 from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
 from facetools.stages.faces import FacePatch, cut_patch, square_crop
 from facetools.stages.gallery import embed_gallery
 from facetools.stages.shots import ShotDetector
-from facetools.stages.track import Track, Tracker
+from facetools.stages.track import Track, Tracker, distinct
 from facetools.stages.tracks import FACE_COLUMNS, EmbeddingSpace, RunInfo, TrackRecord, TrackSet
 
 ProgressHook = Callable[[str, int, int], None]
@@ -173,7 +173,9 @@ def extract(
         shots = ShotDetector(cfg.shot_threshold)
         link = link_threshold(embedder)
         tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
-                          step=stride, same_person=lambda a, b: _same_person(embedder, a, b, link))  # fmt: skip
+                          same_person=lambda a, b: _same_person(embedder, a, b, link))  # fmt: skip
+        full_every = -(-round(cfg.full_pass_s * info.fps) // stride) * stride if cfg.full_pass_s > 0 else stride
+        last_full: tuple[int, int] | None = None  # frame and shot of the last full pass
         if resumed:
             shots.shot, shots.cuts, tracker.next_id = resumed.shot, list(resumed.cuts), resumed.next_track
         rows, row_track, records, times = state.rows, state.row_track, state.records, state.times
@@ -187,7 +189,7 @@ def extract(
                     row_track[r] = t.id
 
         saved_at = float(times[max(times)]) if times else 0.0
-        detected_frames = 0
+        detected_frames = full_passes = 0
         monitor.mark("detect, track")
         batches = iter(loader)
         releaser = MemoryReleaser()
@@ -200,12 +202,16 @@ def extract(
             with timer("shots"):
                 shot_ids = shots.update(batch.frames, batch.indices)
             sel = np.flatnonzero(batch.indices % stride == 0)
+            full = []
+            for i in sel:  # a full pass at a shot's first sampled frame and every full_every frames
+                if last_full is None or shot_ids[i] != last_full[1] or batch.indices[i] - last_full[0] >= full_every:
+                    full.append(i)
+                    last_full = (int(batch.indices[i]), int(shot_ids[i]))
             with timer("detect"):
-                found = detector.detect(batch.frames[sel], batch.indices[sel], batch.scale)
-                found.boxes[:, 0::2] = found.boxes[:, 0::2].clip(0, info.width)
-                found.boxes[:, 1::2] = found.boxes[:, 1::2].clip(0, info.height)
+                found = detector.detect(batch.frames[full], batch.indices[full], batch.scale)
                 images = batch.frames[sel].cpu().numpy()
             detected_frames += len(sel)
+            full_passes += len(full)
             for k, i in enumerate(sel):
                 frame = int(batch.indices[i])
                 shot = int(shot_ids[i])
@@ -216,7 +222,14 @@ def extract(
                     Checkpoint(key, cut, shot, [c for c in shots.cuts if c <= cut], tracker.next_id, done_part).save(checkpoint)
                     saved_at = float(batch.times[i])
                 shot_samples[shot] += 1
-                here = found[found.frame == frame]
+                followed: list[Track] | None = None
+                if i in full:
+                    here = found[found.frame == frame]
+                else:
+                    finish(tracker.due(frame, shot))
+                    with timer("redetect"):
+                        here, followed = _redetect(detector, batch.frames[i], frame, batch.scale, tracker.live)
+                _clip(here.boxes, info)
                 with timer("crop"):
                     patches = [cut_patch(images[k], b / batch.scale, lm / batch.scale, float(s))
                                for b, lm, s in zip(here.boxes, here.landmarks, here.scores)]  # fmt: skip
@@ -224,8 +237,10 @@ def extract(
                 rows.extend([frame, float(batch.times[i]), *b, float(s)] for b, s in zip(here.boxes.tolist(), here.scores))
                 row_track.extend([-1] * len(here))
                 with timer("track"):
-                    done = tracker.update(frame, shot, ids, here.boxes, patches)
-                finish(done)
+                    if followed is None:
+                        finish(tracker.update(frame, shot, ids, here.boxes, patches))
+                    else:
+                        tracker.follow(frame, followed, ids, here.boxes, patches)
             releaser.maybe()
             hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
         finish(tracker.flush())
@@ -243,7 +258,7 @@ def extract(
         versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         decoder=loader.backend, decoder_reason=decoder_reason, embedder=embedder.name, space=space.key, config=asdict(cfg),
         stride=stride, video=info.to_dict(),
-        frames_decoded=loader.frames_decoded, frames_detected=detected_frames,
+        frames_decoded=loader.frames_decoded, frames_detected=detected_frames, full_passes=full_passes,
         variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings + resumed_note, faces=len(faces),
         tracks=len(records),
         shots=shots.shot + 1, cuts=list(shots.cuts), stage_seconds={k: round(v, 3) for k, v in timer.seconds.items()},
@@ -254,6 +269,26 @@ def extract(
     )  # fmt: skip
     return TrackSet(info, frame_times, list(shots.cuts), dict(shot_samples), faces, sorted(records, key=lambda r: r.id), space, run,
                     monitor.frame(), gallery)  # fmt: skip
+
+
+def _redetect(
+    detector: FaceDetector, frame: torch.Tensor, frame_no: int, scale: float, live: list[Track]
+) -> tuple[Detections, list[Track]]:
+    """The faces found again around the predicted boxes of the ``live`` tracks, and the track each continues.
+
+    Where two tracks find the same face (one person's track split, or two people's boxes crossing), the longer track keeps it.
+    """
+    predicted = np.stack([t.predict(frame_no) for t in live]) if live else np.zeros((0, 4), np.float32)
+    found = detector.around(frame, predicted, frame_no, scale)
+    hit = np.flatnonzero(found.scores > 0)
+    hit = hit[distinct(found.boxes[hit], np.array([len(live[j]) for j in hit]))]
+    return found[hit], [live[j] for j in hit]
+
+
+def _clip(boxes: np.ndarray, info: VideoInfo) -> None:
+    """Clip ``boxes`` (original pixels) to the frame, in place."""
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, info.width)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, info.height)
 
 
 def set_spans(records: list[TrackRecord], frame_times: np.ndarray, cuts: list[int], stride: int) -> None:

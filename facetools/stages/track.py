@@ -25,6 +25,8 @@ class Track:
         patches: its best faces (by quality) kept for embedding.
         embedding: L2-normalised mean of the patches' embeddings, once embedded.
         identity: identity id, −1 while unassigned.
+        anchor: its face at the last full detection pass that continued it (the appearance check compares with it).
+        verified: how many of its faces (from the first) were found up to that pass.
     """
 
     id: int
@@ -35,7 +37,8 @@ class Track:
     patches: list[FacePatch] = field(default_factory=list)
     embedding: np.ndarray | None = None
     identity: int = -1
-    last_patch: FacePatch | None = field(default=None, repr=False)
+    anchor: FacePatch | None = field(default=None, repr=False)
+    verified: int = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -56,14 +59,23 @@ class Track:
         velocity = (self.boxes[-1] - self.boxes[-2]) / (self.frames[-1] - self.frames[-2])
         return last + velocity * (frame - self.frames[-1])
 
-    def add(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int) -> None:
+    def add(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int, *, full_pass: bool = True) -> None:
+        """Append a face; one found by a full detection pass becomes the anchor."""
+        patch.frame = frame
         self.rows.append(row)
         self.frames.append(frame)
         self.boxes.append(np.asarray(box, dtype=np.float32))
         self.patches.append(patch)
-        self.last_patch = patch
+        if full_pass:
+            self.anchor, self.verified = patch, len(self.rows)
         if len(self.patches) > keep:
             self.patches.remove(min(self.patches, key=lambda p: p.quality))
+
+    def truncate(self) -> None:
+        """Drop the faces re-detected after the anchor (they may show someone else: a cut the shot detector missed)."""
+        del self.rows[self.verified :], self.frames[self.verified :], self.boxes[self.verified :]
+        last = self.frames[-1]
+        self.patches = [p for p in self.patches if p.frame <= last] or [self.anchor]
 
     @property
     def best_patch(self) -> FacePatch:
@@ -71,21 +83,24 @@ class Track:
 
 
 class Tracker:
-    """Online IoU tracker with constant-velocity prediction and short gap bridging.
+    """Online IoU tracker with constant-velocity prediction, short gap bridging and re-detected faces.
 
-    Detections of a sampled frame are matched to live tracks by the Hungarian method on IoU
-    with each track's predicted box; a track not seen for more than ``max_gap`` frames, or
-    from another shot, is finished and handed back. Every link also needs
-    ``same_person(last face, new face)`` to agree, when given: a cut the shot detector misses
-    between two similar framings of different people would otherwise carry one track from one
-    person to the next (measured on composed videos of real people).
+    Faces of a full detection pass are matched to live tracks by the Hungarian method on IoU
+    with each track's predicted box (:meth:`update`); faces re-detected around the predicted
+    boxes between full passes continue their tracks directly (:meth:`follow`). A track not seen
+    for more than ``max_gap`` frames, or from another shot, is finished and handed back.
+
+    Every full-pass link also needs ``same_person(anchor, new face)`` to agree, when given: a cut
+    the shot detector misses between two similar framings of different people would otherwise
+    carry one track from one person to the next (measured on composed videos of real people).
+    When it disagrees with a track that re-detection carried on since its anchor, the faces
+    after the anchor are dropped and the track ends: where the person changed is not known.
 
     Args:
         iou_threshold: least IoU between a prediction and a detection to link them.
         max_gap: frames a track may go unseen and still be continued.
         keep: how many of its best faces a track keeps for embedding.
-        step: frames between sampled frames (the detection stride).
-        same_person: appearance check of every link.
+        same_person: appearance check of every full-pass link.
     """
 
     def __init__(
@@ -93,45 +108,70 @@ class Tracker:
         iou_threshold: float = 0.3,
         max_gap: int = 12,
         keep: int = 3,
-        step: int = 1,
         same_person: Callable[[FacePatch, FacePatch], bool] | None = None,
     ) -> None:
         self.iou_threshold = iou_threshold
         self.max_gap = max_gap
         self.keep = keep
-        self.step = step
         self.same_person = same_person
-        self._live: list[Track] = []
+        self.live: list[Track] = []
         self.next_id = 0
 
+    def due(self, frame: int, shot: int) -> list[Track]:
+        """Finish and return the tracks that ended before ``frame`` (unseen too long, or of an earlier shot)."""
+        done = [t for t in self.live if t.shot != shot or frame - t.last_frame > self.max_gap]
+        self.live = [t for t in self.live if t not in done]
+        return done
+
     def update(self, frame: int, shot: int, rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> list[Track]:
-        """Add the faces of one sampled frame; return the tracks that ended before it."""
-        done = [t for t in self._live if t.shot != shot or frame - t.last_frame > self.max_gap]
-        self._live = [t for t in self._live if t not in done]
+        """Add the faces a full detection pass found in one frame; return the tracks that ended before it."""
+        done = self.due(frame, shot)
         matched: set[int] = set()
-        if self._live and len(boxes):
-            predicted = np.stack([t.predict(frame) for t in self._live])
+        if self.live and len(boxes):
+            predicted = np.stack([t.predict(frame) for t in self.live])
             iou = iou_matrix(predicted, np.asarray(boxes))
             for ti, di in zip(*linear_sum_assignment(-iou)):
-                track = self._live[ti]
-                if iou[ti, di] < self.iou_threshold or not self._looks_alike(track, patches[di]):
+                track = self.live[ti]
+                if iou[ti, di] < self.iou_threshold:
+                    continue
+                if not self._looks_alike(track, patches[di]):
+                    if track.verified < len(track):
+                        track.truncate()
+                        done.append(track)
                     continue
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 matched.add(di)
+        self.live = [t for t in self.live if t not in done]
         for di in range(len(boxes)):
             if di not in matched:
                 track = Track(self.next_id, shot)
                 self.next_id += 1
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
-                self._live.append(track)
+                self.live.append(track)
         return done
 
+    def follow(self, frame: int, tracks: list[Track], rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> None:
+        """Continue each of ``tracks`` with the face re-detected around its predicted box in ``frame``."""
+        for track, row, box, patch in zip(tracks, rows, boxes, patches, strict=True):
+            track.add(row, frame, box, patch, self.keep, full_pass=False)
+
     def _looks_alike(self, track: Track, patch: FacePatch) -> bool:
-        if self.same_person is None or track.last_patch is None:
+        if self.same_person is None or track.anchor is None:
             return True
-        return self.same_person(track.last_patch, patch)
+        return self.same_person(track.anchor, patch)
 
     def flush(self) -> list[Track]:
         """Finish and return every live track."""
-        done, self._live = self._live, []
+        done, self.live = self.live, []
         return done
+
+
+def distinct(boxes: np.ndarray, priority: np.ndarray, overlap: float = 0.5) -> np.ndarray:
+    """Indices of ``boxes`` kept when, of any two overlapping by more than ``overlap`` IoU, the one of lower ``priority`` goes."""
+    order = np.argsort(-np.asarray(priority), kind="stable")
+    iou = iou_matrix(boxes, boxes) if len(boxes) else np.zeros((0, 0))
+    kept: list[int] = []
+    for i in order:
+        if all(iou[i, j] <= overlap for j in kept):
+            kept.append(int(i))
+    return np.array(sorted(kept), dtype=np.int64)
