@@ -129,3 +129,15 @@ def test_distinct_keeps_the_higher_priority_of_overlapping_boxes() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float32)
     assert distinct(boxes, np.array([1, 5, 1])).tolist() == [1, 2]
     assert distinct(np.zeros((0, 4), np.float32), np.zeros(0)).tolist() == []
+
+
+def test_a_track_ending_on_redetected_faces_is_checked_at_its_end() -> None:
+    """No later full pass links it, so its latest face is compared with its anchor when it ends."""
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    for latest, kept in ((0.9, [0, 1]), (0.1, [0])):
+        tracker = Tracker(max_gap=10, same_person=lambda anchor, new: new.quality > 0.5)
+        tracker.update(0, 0, [0], box, [_patch(0.9)])
+        (track,) = tracker.live
+        tracker.follow(5, [track], [1], box, [_patch(latest)])
+        assert tracker.update(30, 0, [], np.zeros((0, 4), np.float32), []) == [track]
+        assert track.rows == kept

@@ -27,6 +27,7 @@ class Track:
         identity: identity id, −1 while unassigned.
         anchor: its face at the last full detection pass that continued it (the appearance check compares with it).
         verified: how many of its faces (from the first) were found up to that pass.
+        last: its latest face.
     """
 
     id: int
@@ -39,6 +40,7 @@ class Track:
     identity: int = -1
     anchor: FacePatch | None = field(default=None, repr=False)
     verified: int = 0
+    last: FacePatch | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -66,6 +68,7 @@ class Track:
         self.frames.append(frame)
         self.boxes.append(np.asarray(box, dtype=np.float32))
         self.patches.append(patch)
+        self.last = patch
         if full_pass:
             self.anchor, self.verified = patch, len(self.rows)
         if len(self.patches) > keep:
@@ -95,6 +98,7 @@ class Tracker:
     carry one track from one person to the next (measured on composed videos of real people).
     When it disagrees with a track that re-detection carried on since its anchor, the faces
     after the anchor are dropped and the track ends: where the person changed is not known.
+    A track that ends on re-detected faces has its latest face checked against its anchor the same way.
 
     Args:
         iou_threshold: least IoU between a prediction and a detection to link them.
@@ -121,6 +125,13 @@ class Tracker:
         """Finish and return the tracks that ended before ``frame`` (unseen too long, or of an earlier shot)."""
         done = [t for t in self.live if t.shot != shot or frame - t.last_frame > self.max_gap]
         self.live = [t for t in self.live if t not in done]
+        return self._checked_ends(done)
+
+    def _checked_ends(self, done: list[Track]) -> list[Track]:
+        """``done``, each track that ends on re-detected faces truncated to its anchor unless its latest face passes the check."""
+        for track in done:
+            if track.verified < len(track) and track.last is not None and not self._looks_alike(track, track.last):
+                track.truncate()
         return done
 
     def update(self, frame: int, shot: int, rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> list[Track]:
@@ -163,7 +174,7 @@ class Tracker:
     def flush(self) -> list[Track]:
         """Finish and return every live track."""
         done, self.live = self.live, []
-        return done
+        return self._checked_ends(done)
 
 
 def distinct(boxes: np.ndarray, priority: np.ndarray, overlap: float = 0.5) -> np.ndarray:
