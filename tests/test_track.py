@@ -100,19 +100,29 @@ def test_interpolate_boxes() -> None:
     assert np.allclose(interpolate_boxes(np.array([0, 10]), boxes, np.array([5])), [[5, 0, 15, 10]])
 
 
-def test_redetected_faces_continue_their_tracks_and_a_failed_check_drops_them() -> None:
-    """Faces re-detected after the anchor are dropped when the next full pass finds someone else there (a missed cut)."""
+def test_a_failed_check_hands_the_redetected_faces_to_the_new_track() -> None:
+    """A missed cut: re-detection carried the track onto someone else; the next full pass notices and splits it there."""
     box = np.array([[100, 100, 150, 150]], np.float32)
-    tracker = Tracker(max_gap=10, same_person=lambda anchor, new: new.quality > 0.5)
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: (a.quality > 0.5) == (b.quality > 0.5))  # two "people"
     tracker.update(0, 0, [0], box, [_patch(0.9)])
     (track,) = tracker.live
     for frame, row in ((5, 1), (10, 2)):
         tracker.follow(frame, [track], [row], box, [_patch(0.2)])
-    assert track.frames == [0, 5, 10] and track.verified == 1 and track.anchor.quality == 0.9
-    done = tracker.update(15, 0, [3], box, [_patch(0.1)])  # the check fails: someone else since the anchor
+    assert track.frames == [0, 5, 10] and len(track.pending) == 2 and track.anchor.quality == 0.9
+    done = tracker.update(15, 0, [3], box, [_patch(0.1)])
     assert done == [track] and track.rows == [0] and [p.quality for p in track.patches] == [0.9]
     (newcomer,) = tracker.live
-    assert newcomer.rows == [3] and newcomer.id != track.id
+    assert newcomer.rows == [1, 2, 3] and newcomer.frames == [5, 10, 15] and newcomer.pending == []
+
+
+def test_redetected_faces_unlike_the_new_face_go_nowhere() -> None:
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: b.quality > 0.5)
+    tracker.update(0, 0, [0], box, [_patch(0.9)])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], box, [_patch(0.2)])
+    tracker.update(10, 0, [2], box, [_patch(0.1)])
+    assert track.rows == [0] and [t.rows for t in tracker.live] == [[2]]
 
 
 def test_a_passed_check_makes_the_full_pass_face_the_anchor() -> None:
@@ -122,7 +132,7 @@ def test_a_passed_check_makes_the_full_pass_face_the_anchor() -> None:
     (track,) = tracker.live
     tracker.follow(5, [track], [1], box + 2, [_patch()])
     assert tracker.update(10, 0, [2], box + 4, [_patch()]) == []
-    assert track.rows == [0, 1, 2] and track.verified == 3 and track.anchor.frame == 10
+    assert track.rows == [0, 1, 2] and track.pending == [] and track.anchor.frame == 10
 
 
 def test_distinct_keeps_the_higher_priority_of_overlapping_boxes() -> None:
@@ -131,13 +141,46 @@ def test_distinct_keeps_the_higher_priority_of_overlapping_boxes() -> None:
     assert distinct(np.zeros((0, 4), np.float32), np.zeros(0)).tolist() == []
 
 
-def test_a_track_ending_on_redetected_faces_is_checked_at_its_end() -> None:
-    """No later full pass links it, so its latest face is compared with its anchor when it ends."""
+def test_a_track_ending_on_redetected_faces_keeps_those_up_to_the_first_unlike_its_anchor() -> None:
+    """No later full pass links it, so its re-detected faces are compared with its anchor when it ends."""
     box = np.array([[100, 100, 150, 150]], np.float32)
-    for latest, kept in ((0.9, [0, 1]), (0.1, [0])):
+    for qualities, kept in (([0.9, 0.9], [0, 1, 2]), ([0.9, 0.1], [0, 1]), ([0.1, 0.9], [0])):
         tracker = Tracker(max_gap=10, same_person=lambda anchor, new: new.quality > 0.5)
         tracker.update(0, 0, [0], box, [_patch(0.9)])
         (track,) = tracker.live
-        tracker.follow(5, [track], [1], box, [_patch(latest)])
-        assert tracker.update(30, 0, [], np.zeros((0, 4), np.float32), []) == [track]
-        assert track.rows == kept
+        for k, q in enumerate(qualities, start=1):
+            tracker.follow(5 * k, [track], [k], box, [_patch(q)])
+        assert tracker.update(40, 0, [], np.zeros((0, 4), np.float32), []) == [track]
+        assert track.rows == kept, qualities
+
+
+def test_a_face_unlike_its_anchor_goes_to_the_track_starting_right_after_it() -> None:
+    """The re-detected face after a missed cut, when the next full pass did not link the old track, joins the new person's track."""
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: (a.quality > 0.5) == (b.quality > 0.5))
+    old, moved = np.array([[100, 100, 150, 150]], np.float32), np.array([[300, 100, 350, 150]], np.float32)
+    tracker.update(0, 0, [0], old, [_patch(0.9)])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], moved, [_patch(0.2)])  # re-detection jumped to the newcomer's face
+    tracker.update(10, 0, [2], moved + 200, [_patch(0.1)])  # too far from the old track's prediction to be linked
+    tracker.update(15, 0, [3], moved + 200, [_patch(0.1)])
+    done = sorted(tracker.update(30, 0, [], np.zeros((0, 4), np.float32), []) + tracker.flush(), key=lambda t: t.id)
+    assert [t.rows for t in done] == [[0], [2, 3]], "too far apart: the face goes nowhere"
+
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: (a.quality > 0.5) == (b.quality > 0.5))
+    tracker.update(0, 0, [0], old, [_patch(0.9)])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], moved, [_patch(0.2)])
+    tracker.update(10, 0, [2], moved, [_patch(0.1)])  # the old track's prediction overshoots: no link
+    done = sorted(tracker.update(30, 0, [], np.zeros((0, 4), np.float32), []) + tracker.flush(), key=lambda t: t.id)
+    assert [t.rows for t in done] == [[0], [1, 2]] and done[1].frames == [5, 10]
+
+
+def test_a_failed_check_keeps_the_redetected_faces_still_like_the_anchor() -> None:
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: (a.quality > 0.5) == (b.quality > 0.5))
+    tracker.update(0, 0, [0], box, [_patch(0.9)])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], box, [_patch(0.8)])
+    tracker.follow(10, [track], [2], box, [_patch(0.2)])  # the cut the shot detector missed lies between 5 and 10
+    tracker.update(15, 0, [3], box, [_patch(0.1)])
+    assert track.rows == [0, 1] and [t.rows for t in tracker.live] == [[2, 3]]

@@ -13,7 +13,7 @@ from facetools.stages.chunks import in_chunks, initial_chunk
 
 AROUND_CONTEXT = 3.0
 """Side of the square cut around a predicted box for re-detection, in multiples of the box's size."""
-AROUND_PX = 96
+AROUND_PX = 144
 """Side the cut is scaled to: the predicted face spans a third of it."""
 
 

@@ -11,6 +11,9 @@ from scipy.optimize import linear_sum_assignment
 from facetools.geometry import iou_matrix
 from facetools.stages.faces import FacePatch
 
+Face = tuple[int, int, np.ndarray, FacePatch]
+"""A face of a track: its row in the face table, frame, box and patch."""
+
 
 @dataclass(eq=False)
 class Track:
@@ -26,8 +29,7 @@ class Track:
         embedding: L2-normalised mean of the patches' embeddings, once embedded.
         identity: identity id, −1 while unassigned.
         anchor: its face at the last full detection pass that continued it (the appearance check compares with it).
-        verified: how many of its faces (from the first) were found up to that pass.
-        last: its latest face.
+        pending: the faces re-detected since, as ``(row, frame, box, patch)``: not yet checked by appearance.
     """
 
     id: int
@@ -39,8 +41,7 @@ class Track:
     embedding: np.ndarray | None = None
     identity: int = -1
     anchor: FacePatch | None = field(default=None, repr=False)
-    verified: int = 0
-    last: FacePatch | None = field(default=None, repr=False)
+    pending: list[Face] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -62,23 +63,37 @@ class Track:
         return last + velocity * (frame - self.frames[-1])
 
     def add(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int, *, full_pass: bool = True) -> None:
-        """Append a face; one found by a full detection pass becomes the anchor."""
+        """Append a face; one found by a full detection pass becomes the anchor, a re-detected one is pending."""
         patch.frame = frame
         self.rows.append(row)
         self.frames.append(frame)
         self.boxes.append(np.asarray(box, dtype=np.float32))
         self.patches.append(patch)
-        self.last = patch
         if full_pass:
-            self.anchor, self.verified = patch, len(self.rows)
+            self.anchor, self.pending = patch, []
+        else:
+            self.pending.append((row, frame, box, patch))
         if len(self.patches) > keep:
             self.patches.remove(min(self.patches, key=lambda p: p.quality))
 
-    def truncate(self) -> None:
-        """Drop the faces re-detected after the anchor (they may show someone else: a cut the shot detector missed)."""
-        del self.rows[self.verified :], self.frames[self.verified :], self.boxes[self.verified :]
-        last = self.frames[-1]
-        self.patches = [p for p in self.patches if p.frame <= last] or [self.anchor]
+    def prepend(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int) -> None:
+        """Put a face before the first (one an earlier track carried after a missed cut, see :class:`Tracker`)."""
+        patch.frame = frame
+        self.rows.insert(0, row)
+        self.frames.insert(0, frame)
+        self.boxes.insert(0, np.asarray(box, dtype=np.float32))
+        self.patches.append(patch)
+        if len(self.patches) > keep:
+            self.patches.remove(min(self.patches, key=lambda p: p.quality))
+
+    def drop_pending(self) -> list[Face]:
+        """Remove and return the faces re-detected since the anchor (they may show someone else: a cut the shot detector missed)."""
+        dropped, n = self.pending, len(self.pending)
+        del self.rows[-n:], self.frames[-n:], self.boxes[-n:]
+        gone = {id(face[3]) for face in dropped}
+        self.patches = [p for p in self.patches if id(p) not in gone] or [self.anchor]
+        self.pending = []
+        return dropped
 
     @property
     def best_patch(self) -> FacePatch:
@@ -96,9 +111,11 @@ class Tracker:
     Every full-pass link also needs ``same_person(anchor, new face)`` to agree, when given: a cut
     the shot detector misses between two similar framings of different people would otherwise
     carry one track from one person to the next (measured on composed videos of real people).
-    When it disagrees with a track that re-detection carried on since its anchor, the faces
-    after the anchor are dropped and the track ends: where the person changed is not known.
-    A track that ends on re-detected faces has its latest face checked against its anchor the same way.
+    When it disagrees with a track that re-detection carried on since its anchor, the track ends:
+    it keeps its faces re-detected since up to the first unlike its anchor, and each of the rest
+    goes to the new face's track if it looks like that face, else nowhere. A track that ends on
+    re-detected faces is cut the same way; the faces cut off go to a track starting right after
+    them at the same place if they look like it, else nowhere.
 
     Args:
         iou_threshold: least IoU between a prediction and a detection to link them.
@@ -128,16 +145,40 @@ class Tracker:
         return self._checked_ends(done)
 
     def _checked_ends(self, done: list[Track]) -> list[Track]:
-        """``done``, each track that ends on re-detected faces truncated to its anchor unless its latest face passes the check."""
+        """``done``, where a track ends on re-detected faces, cut before the first that fails the check against its anchor."""
         for track in done:
-            if track.verified < len(track) and track.last is not None and not self._looks_alike(track, track.last):
-                track.truncate()
+            for face in reversed(self._split(track)):
+                self._adopt(face, track.shot, self.live + done)
         return done
+
+    def _split(self, track: Track) -> list[Face]:
+        """Remove and return ``track``'s re-detected faces from the first unlike its anchor on (the rest stay)."""
+        unlike = [k for k, face in enumerate(track.pending) if not self._looks_alike(track.anchor, face[3])]
+        if not unlike:
+            return []
+        faces = track.drop_pending()
+        for row, frame, box, patch in faces[: unlike[0]]:
+            track.add(row, frame, box, patch, self.keep, full_pass=False)
+        return faces[unlike[0] :]
+
+    def _adopt(self, face: Face, shot: int, tracks: list[Track]) -> None:
+        """Give ``face`` to the track of ``shot`` that starts just after it where it overlaps, if it looks alike."""
+        row, frame, box, patch = face
+        for track in tracks:
+            if (
+                track.shot == shot
+                and 0 < track.first_frame - frame <= self.max_gap
+                and iou_matrix(np.asarray(box)[None], track.boxes[0][None])[0, 0] >= self.iou_threshold
+                and self._looks_alike(track.anchor, patch)
+            ):
+                track.prepend(row, frame, box, patch, self.keep)
+                return
 
     def update(self, frame: int, shot: int, rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> list[Track]:
         """Add the faces a full detection pass found in one frame; return the tracks that ended before it."""
         done = self.due(frame, shot)
         matched: set[int] = set()
+        handed: dict[int, list[Face]] = {}
         if self.live and len(boxes):
             predicted = np.stack([t.predict(frame) for t in self.live])
             iou = iou_matrix(predicted, np.asarray(boxes))
@@ -145,9 +186,9 @@ class Tracker:
                 track = self.live[ti]
                 if iou[ti, di] < self.iou_threshold:
                     continue
-                if not self._looks_alike(track, patches[di]):
-                    if track.verified < len(track):
-                        track.truncate()
+                if not self._looks_alike(track.anchor, patches[di]):
+                    if track.pending:
+                        handed[di] = [f for f in self._split(track) if self._looks_alike(patches[di], f[3])]
                         done.append(track)
                     continue
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
@@ -157,6 +198,8 @@ class Tracker:
             if di not in matched:
                 track = Track(self.next_id, shot)
                 self.next_id += 1
+                for row, at, box, patch in handed.get(di, []):
+                    track.add(row, at, box, patch, self.keep, full_pass=False)
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 self.live.append(track)
         return done
@@ -166,10 +209,8 @@ class Tracker:
         for track, row, box, patch in zip(tracks, rows, boxes, patches, strict=True):
             track.add(row, frame, box, patch, self.keep, full_pass=False)
 
-    def _looks_alike(self, track: Track, patch: FacePatch) -> bool:
-        if self.same_person is None or track.anchor is None:
-            return True
-        return self.same_person(track.anchor, patch)
+    def _looks_alike(self, a: FacePatch | None, b: FacePatch) -> bool:
+        return self.same_person is None or a is None or self.same_person(a, b)
 
     def flush(self) -> list[Track]:
         """Finish and return every live track."""
