@@ -32,8 +32,9 @@ class Config:
     stride: int = option(0, "locate faces on every N-th frame (by a full detection pass, or between passes around each track); "
                          "0 picks fps // 5 (faces located at least 5 times a second)", cli=True)  # fmt: skip
     full_pass_s: float = option(0.4, "seconds between full detection passes (MTCNN's whole image pyramid; one also at every shot cut); "
-                                "between them faces are re-detected around each track's predicted box. 0: a full pass on every "
-                                "sampled frame (slower; finds faces entering a shot sooner)", cli=True)  # fmt: skip
+                                "between them faces are re-detected around each track's predicted box; rounded up to a whole number of "
+                                "strides. 0: a full pass on every sampled frame (slower; finds faces entering a shot sooner)",
+                                cli=True)  # fmt: skip
     decoder: str = option("auto", "decoder backend: auto (the ffmpeg pipe on the CPU) | ffmpeg | decord", cli=True,
                           choices=("auto", "ffmpeg", "decord"))  # fmt: skip
     batch_size: int = option(16, "frames decoded and detected together")

@@ -132,7 +132,7 @@ def test_a_passed_check_makes_the_full_pass_face_the_anchor() -> None:
     (track,) = tracker.live
     tracker.follow(5, [track], [1], box + 2, [_patch()])
     assert tracker.update(10, 0, [2], box + 4, [_patch()]) == []
-    assert track.rows == [0, 1, 2] and track.pending == [] and track.anchor.frame == 10
+    assert track.rows == [0, 1, 2] and track.pending == [] and len(track.patches) == 3
 
 
 def test_distinct_keeps_the_higher_priority_of_overlapping_boxes() -> None:
@@ -184,3 +184,24 @@ def test_a_failed_check_keeps_the_redetected_faces_still_like_the_anchor() -> No
     tracker.follow(10, [track], [2], box, [_patch(0.2)])  # the cut the shot detector missed lies between 5 and 10
     tracker.update(15, 0, [3], box, [_patch(0.1)])
     assert track.rows == [0, 1] and [t.rows for t in tracker.live] == [[2, 3]]
+
+
+def test_redetected_patches_compete_for_embedding_only_once_checked() -> None:
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(keep=2, max_gap=10, same_person=lambda a, b: True)
+    tracker.update(0, 0, [0], box, [_patch(0.5)])
+    (track,) = tracker.live
+    tracker.follow(5, [track], [1], box, [_patch(0.96)])
+    assert [p.quality for p in track.patches] == [0.5], "pending: it cannot push out a checked face yet"
+    tracker.update(10, 0, [2], box, [_patch(0.2)])  # the next full-pass face passes: the face between is confirmed
+    assert track.rows == [0, 1, 2] and sorted(p.quality for p in track.patches) == [0.5, 0.96]
+
+
+def test_a_track_failing_the_check_ends_even_without_redetected_faces() -> None:
+    """Else it would stay live at the newcomer's place and take the newcomer's re-detected faces."""
+    box = np.array([[100, 100, 150, 150]], np.float32)
+    tracker = Tracker(max_gap=10, same_person=lambda a, b: (a.quality > 0.5) == (b.quality > 0.5))
+    tracker.update(0, 0, [0], box, [_patch(0.9)])
+    (track,) = tracker.live
+    assert tracker.update(10, 0, [1], box, [_patch(0.1)]) == [track]
+    assert [t.rows for t in tracker.live] == [[1]]

@@ -79,12 +79,13 @@ def run_table(analysis: Analysis) -> pd.DataFrame:
     """The run's headline figures as a two-column table."""
     r = analysis.run
     v = analysis.video
+    full = "" if r.full_passes is None else f"; {r.full_passes} full passes"  # runs before track-guided detection do not say
     rows = [
         ("video", os.path.basename(v.path)),
         ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
         ("device / decoder", f"{r.device} / {r.decoder}"),
         ("embedder (thresholds)", f"{r.embedder} ({r.cluster_threshold}, strict {r.strict_threshold})"),
-        ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}; {r.full_passes} full passes)"),
+        ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}{full})"),
         ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
         ("identities / unidentified tracks", f"{r.identities} / {r.unidentified_tracks}"),
         ("wall time", f"{r.wall_seconds:.1f} s ({r.frames_per_second} frames/s, {r.realtime_factor}× realtime)"),

@@ -144,8 +144,8 @@ class FaceDetector:
         Each box is cut out as a square ``AROUND_CONTEXT`` times its size, scaled to ``AROUND_PX``
         pixels, and all cuts go through MTCNN as one batch: a few milliseconds per face where a
         full pass over a 1280 px frame costs hundreds. Faces may move by a box's size and shrink
-        to half of it or grow. Returns one entry per box, in order: the face found nearest its
-        centre, or a box of NaNs with score 0.
+        to half of it (not below ``min_face_size``) or grow. Returns one entry per box, in order:
+        the face found nearest its centre, or a box of NaNs with score 0.
         """
         n = len(boxes)
         out = Detections(np.full(n, frame_no, dtype=np.int64), np.full((n, 4), np.nan, np.float32), np.zeros(n, np.float32),
@@ -167,7 +167,7 @@ class FaceDetector:
             scales.append(side / AROUND_PX)
         per_crop = self._mtcnn(torch.cat(crops), AROUND_PX / AROUND_CONTEXT / 2)
         for i, ((found, points), origin, k, box) in enumerate(zip(per_crop, origins, scales, boxes)):
-            keep = found[:, 4] >= self.min_score
+            keep = (found[:, 4] >= self.min_score) & ((found[:, 3] - found[:, 1]) * k * scale >= self.min_face_size)
             if not keep.any():
                 continue
             found, points = found[keep], points[keep] * k + origin

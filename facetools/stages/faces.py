@@ -24,7 +24,6 @@ class FacePatch:
         yaw: signed head turn estimated from the landmarks (0 frontal, about ±0.5 half profile).
         sharpness: variance of the Laplacian of the face's grey pixels.
         vector: its embedding, once computed (see :func:`facetools.stages.embed.embed_patches`).
-        frame: the frame it was cut from, once added to a track.
     """
 
     image: np.ndarray
@@ -35,7 +34,6 @@ class FacePatch:
     yaw: float = 0.0
     sharpness: float = 0.0
     vector: np.ndarray | None = None
-    frame: int = -1
 
 
 def face_quality(score: float, height: float, yaw: float, sharpness: float) -> float:

@@ -25,11 +25,11 @@ class Track:
         rows: indices of its faces in the run's face table.
         frames: frame number of each face.
         boxes: box of each face (original pixels), ``(n, 4)`` once finished.
-        patches: its best faces (by quality) kept for embedding.
+        patches: its best checked faces (by quality), kept for embedding.
         embedding: L2-normalised mean of the patches' embeddings, once embedded.
         identity: identity id, −1 while unassigned.
         anchor: its face at the last full detection pass that continued it (the appearance check compares with it).
-        pending: the faces re-detected since, as ``(row, frame, box, patch)``: not yet checked by appearance.
+        pending: the faces re-detected since, as ``(row, frame, box, patch)``: not yet checked by appearance, not in ``patches``.
     """
 
     id: int
@@ -63,25 +63,31 @@ class Track:
         return last + velocity * (frame - self.frames[-1])
 
     def add(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int, *, full_pass: bool = True) -> None:
-        """Append a face; one found by a full detection pass becomes the anchor, a re-detected one is pending."""
-        patch.frame = frame
+        """Append a face: one found by a full pass becomes the anchor (the pending faces are confirmed), a re-detected one is pending."""
         self.rows.append(row)
         self.frames.append(frame)
         self.boxes.append(np.asarray(box, dtype=np.float32))
-        self.patches.append(patch)
         if full_pass:
-            self.anchor, self.pending = patch, []
+            self.confirm(keep)
+            self.anchor = patch
+            self._keep(patch, keep)
         else:
             self.pending.append((row, frame, box, patch))
-        if len(self.patches) > keep:
-            self.patches.remove(min(self.patches, key=lambda p: p.quality))
+
+    def confirm(self, keep: int) -> None:
+        """The pending faces passed the appearance check: their patches compete for embedding."""
+        for face in self.pending:
+            self._keep(face[3], keep)
+        self.pending = []
 
     def prepend(self, row: int, frame: int, box: np.ndarray, patch: FacePatch, keep: int) -> None:
-        """Put a face before the first (one an earlier track carried after a missed cut, see :class:`Tracker`)."""
-        patch.frame = frame
+        """Put a checked face before the first (one an earlier track carried after a missed cut, see :class:`Tracker`)."""
         self.rows.insert(0, row)
         self.frames.insert(0, frame)
         self.boxes.insert(0, np.asarray(box, dtype=np.float32))
+        self._keep(patch, keep)
+
+    def _keep(self, patch: FacePatch, keep: int) -> None:
         self.patches.append(patch)
         if len(self.patches) > keep:
             self.patches.remove(min(self.patches, key=lambda p: p.quality))
@@ -89,9 +95,8 @@ class Track:
     def drop_pending(self) -> list[Face]:
         """Remove and return the faces re-detected since the anchor (they may show someone else: a cut the shot detector missed)."""
         dropped, n = self.pending, len(self.pending)
-        del self.rows[-n:], self.frames[-n:], self.boxes[-n:]
-        gone = {id(face[3]) for face in dropped}
-        self.patches = [p for p in self.patches if id(p) not in gone] or [self.anchor]
+        if n:
+            del self.rows[-n:], self.frames[-n:], self.boxes[-n:]
         self.pending = []
         return dropped
 
@@ -111,11 +116,12 @@ class Tracker:
     Every full-pass link also needs ``same_person(anchor, new face)`` to agree, when given: a cut
     the shot detector misses between two similar framings of different people would otherwise
     carry one track from one person to the next (measured on composed videos of real people).
-    When it disagrees with a track that re-detection carried on since its anchor, the track ends:
-    it keeps its faces re-detected since up to the first unlike its anchor, and each of the rest
-    goes to the new face's track if it looks like that face, else nowhere. A track that ends on
-    re-detected faces is cut the same way; the faces cut off go to a track starting right after
-    them at the same place if they look like it, else nowhere.
+    When it disagrees, the track ends and the face starts a new one: the old track keeps its faces
+    re-detected since its anchor up to the first unlike the anchor, and each of the rest goes to
+    the new track if it looks like the new face, else nowhere. A track that ends on re-detected
+    faces is cut the same way; the faces cut off go to a track starting right after them at the
+    same place if they look like it, else nowhere. Re-detected faces join the faces kept for
+    embedding only once checked.
 
     Args:
         iou_threshold: least IoU between a prediction and a detection to link them.
@@ -149,10 +155,11 @@ class Tracker:
         for track in done:
             for face in reversed(self._split(track)):
                 self._adopt(face, track.shot, self.live + done)
+            track.confirm(self.keep)
         return done
 
     def _split(self, track: Track) -> list[Face]:
-        """Remove and return ``track``'s re-detected faces from the first unlike its anchor on (the rest stay)."""
+        """Remove and return ``track``'s re-detected faces from the first unlike its anchor on (the rest stay pending)."""
         unlike = [k for k, face in enumerate(track.pending) if not self._looks_alike(track.anchor, face[3])]
         if not unlike:
             return []
@@ -175,7 +182,7 @@ class Tracker:
                 return
 
     def update(self, frame: int, shot: int, rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> list[Track]:
-        """Add the faces a full detection pass found in one frame; return the tracks that ended before it."""
+        """Add the faces a full detection pass found in one frame; return the tracks that ended (before it, or at a failed check)."""
         done = self.due(frame, shot)
         matched: set[int] = set()
         handed: dict[int, list[Face]] = {}
@@ -186,10 +193,10 @@ class Tracker:
                 track = self.live[ti]
                 if iou[ti, di] < self.iou_threshold:
                     continue
-                if not self._looks_alike(track.anchor, patches[di]):
-                    if track.pending:
-                        handed[di] = [f for f in self._split(track) if self._looks_alike(patches[di], f[3])]
-                        done.append(track)
+                if not self._looks_alike(track.anchor, patches[di]):  # someone else where it was going: it ends
+                    handed[di] = [f for f in self._split(track) if self._looks_alike(patches[di], f[3])]
+                    track.confirm(self.keep)
+                    done.append(track)
                     continue
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 matched.add(di)

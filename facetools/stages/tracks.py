@@ -101,7 +101,7 @@ class RunInfo:
     decoder_reason: str = ""
     executor: str = "local"
     node: dict[str, str] = field(default_factory=dict)
-    full_passes: int = 0
+    full_passes: int | None = None
 
 
 @dataclass
