@@ -3,8 +3,13 @@
 Builds ``--seconds`` of video by looping ``--video`` (default: the shared 1080p crowd clip), then
 runs each variant in its own process of this process tree and prints frames/s, realtime
 factor, speedup over the naive loop and peak RSS (the process and its children, the ffmpeg
-decoder among them), plus detection recall: on the frames facetools detects, the share of
-faces that full-resolution MTCNN (facenet-pytorch defaults) finds that facetools finds too (IoU ≥ 0.4).
+decoder among them), plus detection recall: on ``--recall-frames`` frames spread evenly over
+the video (snapped to the stride's grid, so most lie between full detection passes), the share
+of the faces full-resolution MTCNN (facenet-pytorch defaults) finds that facetools has too (IoU ≥ 0.4).
+
+Also prints the time budget (what one full detection pass, one re-detection around a track,
+one embedding and the shot detector cost here) and, with ``--curve``, realtime factor against
+recall for several strides and full-pass intervals. Reference detections are cached in ``--out``.
 
 The naive loop is the old tool's way: every frame through PIL, full-resolution MTCNN, every face
 cropped and embedded by InceptionResnetV1 one frame at a time. InceptionResnetV1 runs with random
@@ -12,6 +17,7 @@ weights here (VGGFace2 weights cannot be downloaded offline): the compute is the
 identity result is taken from it.
 
 Usage: python benchmarks/speed.py [--video V] [--seconds 20] [--loops 10] [--naive-frames 12] [--device cpu] [--set KEY=VALUE]
+       [--curve 5:0,5:0.4,5:1,10:0,10:1] [--no-budget]
 """
 
 from __future__ import annotations
@@ -81,30 +87,88 @@ peak = max(r.peak_rss_mb, usage / 1024)
 threads = {"torch": torch.get_num_threads(), "cpus": os.cpu_count(),
            **{k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE") if k in os.environ}}
 print(json.dumps({"frames": r.frames_decoded, "seconds": r.wall_seconds, "stages": r.stage_seconds, "stride": r.stride,
-                  "identities": r.identities, "faces": r.faces, "tracks": r.tracks, "embedder": r.embedder, "decoder": r.decoder,
-                  "threads": threads, "peak_rss_mb": peak}))
+                  "full_passes": r.full_passes, "sampled": r.frames_detected, "identities": r.identities, "faces": r.faces,
+                  "tracks": r.tracks, "embedder": r.embedder, "decoder": r.decoder, "threads": threads, "peak_rss_mb": peak}))
 """
 
-RECALL = """
+REFERENCE = """
 import json, sys
 import torch  # before decord: see facetools/__init__.py
-import decord, numpy as np, pandas as pd
+import decord, numpy as np
 from facenet_pytorch import MTCNN
-from facetools.geometry import iou_matrix
-faces = pd.read_csv(sys.argv[2]); stride = int(sys.argv[3]); n = int(sys.argv[4])
 reader = decord.VideoReader(sys.argv[1]); mtcnn = MTCNN(keep_all=True)
-found = total = 0
-frames = sorted({int(f) // stride * stride for f in np.linspace(0, len(reader) - 1, n)})  # spread over the video
-for f in frames:
+out = {}
+for f in json.loads(sys.argv[2]):
     boxes, _ = mtcnn.detect(reader[f].asnumpy())
-    if boxes is None:
-        continue
-    ref = np.asarray(boxes, dtype=float); ours = faces[faces.frame == f][["x1", "y1", "x2", "y2"]].to_numpy(float)
-    total += len(ref)
-    if len(ours):
-        found += int((iou_matrix(ref, ours).max(1) >= 0.4).sum())
-print(json.dumps({"frames": len(frames), "reference_faces": total, "found": found, "recall": found / max(total, 1)}))
+    out[f] = [] if boxes is None else np.asarray(boxes, dtype=float).tolist()
+print(json.dumps(out))
 """
+
+BUDGET = """
+import json, sys, time
+import numpy as np, torch
+from facetools.config import Config
+from facetools.io.decoders import read_frames
+from facetools.io.probe import probe
+from facetools.stages.detect import FaceDetector
+from facetools.stages.embed import load_embedder
+from facetools.stages.faces import cut_patch
+from facetools.stages.shots import ShotDetector
+cfg = Config(); info = probe(sys.argv[1]); first = [int(f) for f in np.linspace(0, info.frame_count - 6, 8)]
+batch = read_frames(info, [f for s in first for f in (s, s + 5)])
+detector = FaceDetector("cpu", long_side=cfg.detect_long_side, min_face_size=cfg.min_face_size, min_score=cfg.min_score)
+embedder = load_embedder("auto", "cpu")
+detector.detect(batch.frames[:1], batch.indices[:1], batch.scale)
+full = redetect = embed = 0.0; faces = 0; patches = []
+for k in range(0, len(batch.indices), 2):
+    t = time.perf_counter(); found = detector.detect(batch.frames[k : k + 1], batch.indices[k : k + 1], batch.scale)
+    full += time.perf_counter() - t
+    t = time.perf_counter(); detector.around(batch.frames[k + 1], found.boxes, 0, batch.scale); redetect += time.perf_counter() - t
+    faces += len(found)
+    image = batch.frames[k].numpy()
+    patches += [cut_patch(image, b / batch.scale, lm / batch.scale, float(s))
+                for b, lm, s in zip(found.boxes, found.landmarks, found.scores)]
+t = time.perf_counter(); embedder.embed(patches); embed = time.perf_counter() - t
+shots = ShotDetector(); t = time.perf_counter(); shots.update(batch.frames, batch.indices)
+shot_s = (time.perf_counter() - t) / len(batch.indices)
+n = len(first)
+print(json.dumps({"full_pass_s": full / n, "redetect_s_per_face": redetect / max(faces, 1), "faces_per_frame": faces / n,
+                  "embed_s_per_face": embed / max(len(patches), 1), "embedder": embedder.name, "shots_s_per_frame": shot_s,
+                  "torch_threads": torch.get_num_threads()}))
+"""
+
+
+def reference(video: Path, frames: list[int], cache: Path) -> dict[int, list[list[float]]]:
+    """Full-resolution MTCNN's boxes on ``frames``, cached in ``cache`` (a JSON file per video and frame set)."""
+    known = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.is_file() else {}
+    todo = [f for f in frames if f not in known]
+    if todo:
+        known.update({int(k): v for k, v in child(REFERENCE, str(video), json.dumps(todo)).items()})
+        cache.write_text(json.dumps(known))
+    return {f: known[f] for f in frames}
+
+
+def recall(video: Path, faces_csv: Path, stride: int, count: int, cache: Path) -> tuple[int, int, int]:
+    """Frames checked, reference faces and faces found: ``count`` frames spread evenly over the video, on the stride's grid."""
+    import numpy as np
+    import pandas as pd
+
+    from facetools.geometry import iou_matrix
+
+    faces = pd.read_csv(faces_csv)
+    last = int(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+                               "stream=nb_read_packets", "-of", "csv=p=0", str(video)], capture_output=True, text=True,
+                              check=True).stdout.strip()) - 1  # fmt: skip
+    frames = sorted({int(f) // stride * stride for f in np.linspace(0, last, count)})
+    ref = reference(video, frames, cache)
+    found = total = 0
+    for f in frames:
+        boxes = np.asarray(ref[f], dtype=float).reshape(-1, 4)
+        ours = faces[faces.frame == f][["x1", "y1", "x2", "y2"]].to_numpy(float)
+        total += len(boxes)
+        if len(boxes) and len(ours):
+            found += int((iou_matrix(boxes, ours).max(1) >= 0.4).sum())
+    return len(frames), total, found
 
 
 def _option(text: str) -> tuple[str, object]:
@@ -115,16 +179,38 @@ def _option(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _run_row(name: str, r: dict, naive_fps: float) -> str:
+    fps = r["frames"] / r["seconds"]
+    cells = [name, r["frames"], f"{r['seconds']:.1f}", f"{fps:.1f}", f"{r['frames'] / 25.0 / r['seconds']:.2f}", f"{fps / naive_fps:.1f}"]
+    return "| " + " | ".join(map(str, cells)) + f" | {r['peak_rss_mb']:.0f} |"
+
+
+def print_budget(b: dict, decode_fps: float, fps: float = 25.0) -> None:
+    """What one video second costs at each step, against the half second that 2× realtime allows."""
+    per_second = {
+        "decode (ffmpeg, in parallel with the rest)": fps / decode_fps,
+        "one full detection pass": b["full_pass_s"],
+        f"one re-detection around {b['faces_per_frame']:.1f} faces": b["redetect_s_per_face"] * b["faces_per_frame"],
+        f"one {b['embedder']} embedding": b["embed_s_per_face"],
+        "shot detector, every frame": b["shots_s_per_frame"] * fps,
+    }
+    print(f"\ntime budget (this machine, torch threads {b['torch_threads']}); 2× realtime allows 0.5 s per video second:")
+    for name, seconds in per_second.items():
+        print(f"- {name}: {seconds * 1000:.0f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SHARED_VIDEO)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--loops", type=int, default=10, help="length of the long run, in multiples of --seconds")
     parser.add_argument("--naive-frames", type=int, default=12, help="frames timed for the naive loop (it is slow)")
-    parser.add_argument("--recall-frames", type=int, default=60, help="detected frames checked against full-resolution MTCNN")
+    parser.add_argument("--recall-frames", type=int, default=60, help="frames checked against full-resolution MTCNN")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--decoder", default="auto", choices=["auto", "ffmpeg", "decord"], help="facetools' decoder backend")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Config field, e.g. detect_long_side=1280")
+    parser.add_argument("--curve", default="", help="STRIDE:FULL_PASS_S,... settings for the realtime-versus-recall table")
+    parser.add_argument("--no-budget", action="store_true", help="skip the time budget")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/speed"))
     args = parser.parse_args()
     if not args.video.is_file():
@@ -133,15 +219,16 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     base = looped(args.video, args.seconds, args.out / f"base_{args.seconds:g}s.mp4")
     long = looped(args.video, args.seconds * args.loops, args.out / f"long_{args.seconds * args.loops:g}s.mp4")
+    cache = args.out / f"reference_{base.stem}.json"
     started = time.perf_counter()
     decode = child(DECODE, str(base))
     naive = child(NAIVE, str(base), str(args.naive_frames), args.device)
-    options = json.dumps({"decoder": args.decoder, **dict(_option(o) for o in args.set)})
-    ours = child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), options)
-    ours_long = child(FACETOOLS, str(long), args.device, str(args.out / "faces_long.csv"), options) if args.loops > 1 else None
-    recall = child(RECALL, str(base), str(args.out / "faces_base.csv"), str(ours["stride"]), str(args.recall_frames))
+    settings = {"decoder": args.decoder, **dict(_option(o) for o in args.set)}
+    ours = child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), json.dumps(settings))
+    ours_long = child(FACETOOLS, str(long), args.device, str(args.out / "faces_long.csv"), json.dumps(settings)) if args.loops > 1 else None
+    checked, total, found = recall(base, args.out / "faces_base.csv", ours["stride"], args.recall_frames, cache)
     naive_fps = naive["frames"] / naive["seconds"]
-    print(f"facetools options: {options}")
+    print(f"facetools options: {settings}")
     print(f"video: {args.video.name} looped to {args.seconds:g} s (and {args.seconds * args.loops:g} s); device {args.device}\n")
     print("| run | frames | seconds | frames/s | realtime × | speedup vs naive | peak RSS (MiB) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -149,19 +236,32 @@ def main() -> int:
     if ours_long:
         rows.append((f"facetools defaults, {args.loops}× longer", ours_long))
     for name, r in rows:
-        fps = r["frames"] / r["seconds"]
-        video_s = r["frames"] / 25.0
-        cells = [name, r["frames"], f"{r['seconds']:.1f}", f"{fps:.1f}", f"{video_s / r['seconds']:.2f}", f"{fps / naive_fps:.1f}"]
-        print("| " + " | ".join(map(str, cells)) + f" | {r['peak_rss_mb']:.0f} |")
+        print(_run_row(name, r, naive_fps))
     print(f"\nfacetools stages (s): {ours['stages']}")
     print(
-        f"faces {ours['faces']}, tracks {ours['tracks']}, identities {ours['identities']}; embedder {ours['embedder']}, "
-        f"decoder {ours['decoder']}; threads {ours['threads']}"
+        f"faces {ours['faces']} on {ours['sampled']} sampled frames (stride {ours['stride']}, {ours['full_passes']} full passes), "
+        f"tracks {ours['tracks']}, identities {ours['identities']}; embedder {ours['embedder']}, decoder {ours['decoder']}; "
+        f"threads {ours['threads']}"
     )
     if ours_long:
         print(f"peak RSS {args.loops}× / 1×: {ours_long['peak_rss_mb'] / ours['peak_rss_mb']:.2f}")
-    found, total = recall["found"], recall["reference_faces"]
-    print(f"detection recall vs full-resolution MTCNN on {recall['frames']} detected frames: {found}/{total} = {recall['recall']:.3f}")
+    share = found / max(total, 1)
+    print(f"detection recall vs full-resolution MTCNN on {checked} frames spread over the video: {found}/{total} = {share:.3f}")
+    if not args.no_budget:
+        print_budget(child(BUDGET, str(base)), decode["frames"] / decode["seconds"])
+    if args.curve:
+        print("\n| stride | full pass every (s) | frames/s | realtime × | recall | faces | tracks | full passes |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for point in args.curve.split(","):
+            stride, full = point.split(":")
+            options = {**settings, "stride": int(stride), "full_pass_s": float(full)}
+            csv = args.out / f"faces_curve_{stride}_{full}.csv"
+            r = child(FACETOOLS, str(base), args.device, str(csv), json.dumps(options))
+            _, total, found = recall(base, csv, int(stride), args.recall_frames, cache)
+            fps = r["frames"] / r["seconds"]
+            share = found / max(total, 1)
+            cells = [stride, full, f"{fps:.1f}", f"{fps / 25.0:.2f}", f"{share:.3f}", r["faces"], r["tracks"], r["full_passes"]]
+            print("| " + " | ".join(map(str, cells)) + " |")
     print(f"benchmark wall time {time.perf_counter() - started:.0f} s")
     return 0
 
