@@ -48,6 +48,9 @@ def test_shot_cuts_are_found(sample_analysis, sample_truth) -> None:
 def test_run_json_records_the_run(sample_analysis) -> None:
     run = sample_analysis.run
     assert run.frames_decoded == 500 and run.frames_detected == 100 and run.stride == 5
+    # a full pass at each of the shots' first sampled frames and every 0.4 s (10 frames) after; re-detection between
+    assert run.shots <= run.full_passes <= 50 + run.shots and "redetect" in run.stage_seconds
+    assert sample_analysis.faces["frame"].nunique() > run.full_passes, "faces are found on frames between full passes too"
     assert run.device == "cpu" and run.decoder == "ffmpeg-cpu"
     assert {"detect", "embed", "decode_wait"} <= set(run.stage_seconds) and run.identify_seconds > 0
     assert run.peak_rss_mb > 0 and run.frames_per_second > 0
