@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import sys
 import threading
@@ -30,7 +29,7 @@ import torch
 
 from facetools.errors import FacetoolsError, FFmpegError, VideoDecodeError
 from facetools.io import ffmpeg
-from facetools.io.loader import FrameBatch, stream_queue
+from facetools.io.loader import FrameBatch, QueuedLoader
 from facetools.io.probe import VideoInfo, decode_size
 
 CHUNK_FRAMES = 32
@@ -181,7 +180,7 @@ class _Reader:
                 yield range(start, min(b, start + size))
 
 
-class DecordLoader:
+class DecordLoader(QueuedLoader):
     """Iterate over a video in :class:`FrameBatch` es decoded by decord on a background thread.
 
     The same interface as :class:`facetools.io.loader.FrameLoader`: batches go through a queue
@@ -198,6 +197,8 @@ class DecordLoader:
     (see the module's docstring); frames of a GOP before a chunk's first frame are decoded again.
     """
 
+    backend = "decord-cpu"
+
     def __init__(
         self,
         info: VideoInfo,
@@ -213,21 +214,10 @@ class DecordLoader:
         chunk_frames: int = CHUNK_FRAMES,
         threads: int | None = None,
     ) -> None:
-        self.info = info
-        self.first = first
-        self.count = count
-        self.device = torch.device(device)
-        self.size = decode_size(info, max_side)
-        frame_bytes = self.size[0] * self.size[1] * 3
-        self.batch_size = max(1, min(batch_size, batch_bytes // frame_bytes))
+        super().__init__(info, batch_size=batch_size, device=device, max_side=max_side, queue_bytes=queue_bytes,
+                         batch_bytes=batch_bytes, timeout_s=timeout_s, first=first, count=count)  # fmt: skip
         self.chunk_frames = max(1, chunk_frames)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_bytes // (frame_bytes * self.batch_size)))
-        self._stop = threading.Event()
-        self.timeout_s = timeout_s
-        self.frames_decoded = 0
-        self.frames_total = 0
         self.failed: list[tuple[int, int, str]] = []
-        self.backend = "decord-cpu"
         self._reader: _Reader | None = _Reader(info, self.size, threads)
         self.frames_available = self._reader.frame_count
         self._gaps = _gaps(self._reader.times, info.fps)
@@ -237,15 +227,6 @@ class DecordLoader:
     @property
     def _stop_index(self) -> int:
         return self.frames_available if self.count is None else min(self.frames_available, self.first + self.count)
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def _produce(self) -> None:
         reader = self._reader
@@ -281,10 +262,6 @@ class DecordLoader:
         self.failed.append((first, last, reason))
 
     @property
-    def _expected(self) -> int:
-        return self.count if self.count is not None else self.info.frame_count - self.first
-
-    @property
     def warnings(self) -> list[str]:
         """Frame ranges that could not be decoded, and frames the container announced but the file does not hold."""
         out = [f"frames {a}-{b} could not be decoded and were skipped ({why})" for a, b, why in self.failed]
@@ -298,7 +275,7 @@ class DecordLoader:
         return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        yield from stream_queue(self, "facetools-decord")
+        yield from self._stream("facetools-decord")
         skipped = sum(b - a + 1 for a, b, _ in self.failed)
         if self.frames_decoded == 0 or skipped > self.frames_decoded:
             reason = self.failed[0][2] if self.failed else "no frames"

@@ -40,7 +40,86 @@ class FrameBatch:
         return len(self.indices)
 
 
-class FrameLoader:
+class QueuedLoader:
+    """What both frame loaders share: batches and a queue bounded in bytes, filled by ``_produce`` on a thread.
+
+    Subclasses set ``backend`` and implement ``_produce``, which queues batches, then ``None``
+    (or an exception, re-raised to the consumer), and stops when ``_put`` returns False.
+    """
+
+    backend = ""
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        *,
+        batch_size: int,
+        device: torch.device | str,
+        max_side: int,
+        queue_bytes: int,
+        batch_bytes: int,
+        timeout_s: float,
+        first: int,
+        count: int | None,
+    ) -> None:
+        self.info = info
+        self.first = first
+        self.count = count
+        self.device = torch.device(device)
+        self.size = decode_size(info, max_side)
+        frame_bytes = self.size[0] * self.size[1] * 3
+        self.batch_size = max(1, min(batch_size, batch_bytes // frame_bytes))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_bytes // (frame_bytes * self.batch_size)))
+        self._stop = threading.Event()
+        self.timeout_s = timeout_s
+        self.frames_decoded = 0
+        self.frames_total = 0
+
+    def _produce(self) -> None:
+        raise NotImplementedError
+
+    def _put(self, item: Any) -> bool:
+        """Queue ``item``, waiting while the queue is full; False once the consumer has stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    @property
+    def _expected(self) -> int:
+        return self.count if self.count is not None else self.info.frame_count - self.first
+
+    def _stream(self, thread_name: str) -> Iterator[FrameBatch]:
+        """Run ``_produce`` on a thread and yield what it queues: batches, then ``None``; an exception is re-raised here.
+
+        No item for ``timeout_s`` seconds raises :class:`VideoDecodeError` (never a hang); the
+        producer is told to stop however the consumer ends.
+        """
+        thread = threading.Thread(target=self._produce, name=thread_name, daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    raise VideoDecodeError(
+                        f"{self.info.path}: decoding stalled (no frame for {self.timeout_s:.0f} s after {self.frames_decoded} frames)"
+                    ) from None
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                self.frames_decoded += len(item)
+                yield item
+        finally:
+            self._stop.set()
+            thread.join(timeout=5)
+
+
+class FrameLoader(QueuedLoader):
     """Iterate over a video in :class:`FrameBatch` es streamed from an ``ffmpeg`` process.
 
     ffmpeg decodes (and downscales to ``max_side``) into a pipe; a thread reads whole batches
@@ -61,6 +140,8 @@ class FrameLoader:
         ...     print(batch.frames.shape)
     """
 
+    backend = "ffmpeg-cpu"
+
     def __init__(
         self,
         info: VideoInfo,
@@ -75,23 +156,12 @@ class FrameLoader:
         count: int | None = None,
         times: np.ndarray | None = None,
     ) -> None:
-        self.info = info
-        self.first = first
-        self.count = count
         # Random access: frames are found by their presentation time in this table of every frame's time.
         self._table = None if first == 0 and count is None else (frame_times(info) if times is None else np.asarray(times, np.float64))
         if self._table is not None and not 0 <= first < len(self._table):
             raise VideoDecodeError(f"{info.path}: frame {first} does not exist (the video has {len(self._table)} frames)")
-        self.device = torch.device(device)
-        self.size = decode_size(info, max_side)
-        frame_bytes = self.size[0] * self.size[1] * 3
-        self.batch_size = max(1, min(batch_size, batch_bytes // frame_bytes))
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_bytes // (frame_bytes * self.batch_size)))
-        self._stop = threading.Event()
-        self.timeout_s = timeout_s
-        self.frames_decoded = 0
-        self.frames_total = 0
-        self.backend = "ffmpeg-cpu"
+        super().__init__(info, batch_size=batch_size, device=device, max_side=max_side, queue_bytes=queue_bytes,
+                         batch_bytes=batch_bytes, timeout_s=timeout_s, first=first, count=count)  # fmt: skip
         self._log = _DecoderLog()
 
     def _seek_s(self, back_s: float = 0.0) -> float:
@@ -136,15 +206,6 @@ class FrameLoader:
             return subprocess.Popen(self.command(seek_s), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise VideoDecodeError(f"{self.info.path}: cannot start ffmpeg ({exc})") from exc
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def _produce(self) -> None:
         try:
@@ -218,15 +279,11 @@ class FrameLoader:
         return out
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        yield from stream_queue(self, "facetools-decode")
+        yield from self._stream("facetools-decode")
         lost = self._expected - self.frames_decoded
         if self._log.errors and lost > self.frames_decoded:
             why = self._log.errors[0]
             raise VideoDecodeError(f"{self.info.path}: {lost} of {self._expected} frames could not be decoded ({why})")
-
-    @property
-    def _expected(self) -> int:
-        return self.count if self.count is not None else self.info.frame_count - self.first
 
 
 def _read_frames(pipe: BinaryIO, out: np.ndarray) -> int:
@@ -288,30 +345,3 @@ def _float(text: bytes) -> float:
         return float(text)
     except ValueError:
         return float("nan")
-
-
-def stream_queue(loader: Any, thread_name: str) -> Iterator[FrameBatch]:
-    """Run ``loader._produce`` on a thread and yield what it queues: batches, then ``None``; an exception is re-raised here.
-
-    No item for ``loader.timeout_s`` seconds raises :class:`VideoDecodeError` (never a hang); the
-    producer is told to stop however the consumer ends.
-    """
-    thread = threading.Thread(target=loader._produce, name=thread_name, daemon=True)
-    thread.start()
-    try:
-        while True:
-            try:
-                item = loader._queue.get(timeout=loader.timeout_s)
-            except queue.Empty:
-                raise VideoDecodeError(
-                    f"{loader.info.path}: decoding stalled (no frame for {loader.timeout_s:.0f} s after {loader.frames_decoded} frames)"
-                ) from None
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            loader.frames_decoded += len(item)
-            yield item
-    finally:
-        loader._stop.set()
-        thread.join(timeout=5)
