@@ -148,18 +148,16 @@ def reference(video: Path, frames: list[int], cache: Path) -> dict[int, list[lis
     return {f: known[f] for f in frames}
 
 
-def recall(video: Path, faces_csv: Path, stride: int, count: int, cache: Path) -> tuple[int, int, int]:
-    """Frames checked, reference faces and faces found: ``count`` frames spread evenly over the video, on the stride's grid."""
+def recall(video: Path, faces_csv: Path, run: dict, count: int, cache: Path) -> tuple[int, int, int]:
+    """Frames checked, reference faces and faces found: ``count`` frames spread evenly over the video, on ``run``'s stride grid."""
     import numpy as np
     import pandas as pd
 
     from facetools.geometry import iou_matrix
 
     faces = pd.read_csv(faces_csv)
-    last = int(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-                               "stream=nb_read_packets", "-of", "csv=p=0", str(video)], capture_output=True, text=True,
-                              check=True).stdout.strip()) - 1  # fmt: skip
-    frames = sorted({int(f) // stride * stride for f in np.linspace(0, last, count)})
+    stride = int(run["stride"])
+    frames = sorted({int(f) // stride * stride for f in np.linspace(0, run["frames"] - 1, count)})
     ref = reference(video, frames, cache)
     found = total = 0
     for f in frames:
@@ -226,7 +224,7 @@ def main() -> int:
     settings = {"decoder": args.decoder, **dict(_option(o) for o in args.set)}
     ours = child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), json.dumps(settings))
     ours_long = child(FACETOOLS, str(long), args.device, str(args.out / "faces_long.csv"), json.dumps(settings)) if args.loops > 1 else None
-    checked, total, found = recall(base, args.out / "faces_base.csv", ours["stride"], args.recall_frames, cache)
+    checked, total, found = recall(base, args.out / "faces_base.csv", ours, args.recall_frames, cache)
     naive_fps = naive["frames"] / naive["seconds"]
     print(f"facetools options: {settings}")
     print(f"video: {args.video.name} looped to {args.seconds:g} s (and {args.seconds * args.loops:g} s); device {args.device}\n")
@@ -257,7 +255,7 @@ def main() -> int:
             options = {**settings, "stride": int(stride), "full_pass_s": float(full)}
             csv = args.out / f"faces_curve_{stride}_{full}.csv"
             r = child(FACETOOLS, str(base), args.device, str(csv), json.dumps(options))
-            _, total, found = recall(base, csv, int(stride), args.recall_frames, cache)
+            _, total, found = recall(base, csv, r, args.recall_frames, cache)
             fps = r["frames"] / r["seconds"]
             share = found / max(total, 1)
             cells = [stride, full, f"{fps:.1f}", f"{fps / 25.0:.2f}", f"{share:.3f}", r["faces"], r["tracks"], r["full_passes"]]
