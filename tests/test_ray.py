@@ -39,6 +39,7 @@ _work = extract_work({"device": "cpu", "embedder": "sface"})
 def _marked_work(video: str, out_dir: Path, markers: str) -> None:
     """``_work``, after leaving a file with the process group of the raylet that runs it (Ray workers lead their own)."""
     (Path(markers) / f"{Path(video).stem}.{os.getpid()}").write_text(str(os.getpgid(os.getppid())))
+    time.sleep(3)  # the task is still running when the test kills its node (the analysis of a 4 s clip can take less)
     _work(video, out_dir)
 
 

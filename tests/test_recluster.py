@@ -51,7 +51,7 @@ def test_renames_survive_reclustering_and_names_are_track_facts(run_dir: Path) -
     analysis = rename_identity(run_dir, 0, "<b>Ann</b>")
     tracks = analysis.identity("<b>Ann</b>").tracks
     assert Edits.load(run_dir).names == {"<b>Ann</b>": tracks}
-    for threshold in (0.03, 0.1, None):
+    for threshold in (0.1, 0.3, None):  # SFace's calibrated threshold is 0.51; one person's tracks here lie within 0.06
         again = recluster(run_dir, cluster_threshold=threshold)
         assert set(again.identity("<b>Ann</b>").tracks) >= set(tracks)
 

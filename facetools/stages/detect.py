@@ -1,7 +1,8 @@
-"""Batched MTCNN face detection on device tensors."""
+"""Face detectors for video frames: the common interface, and batched MTCNN on device tensors."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,86 @@ class Detections:
         )
 
 
-class FaceDetector:
+class Detector(ABC):
+    """Finds faces in video frames: full passes over batches of frames, and re-detection around tracks.
+
+    Attributes:
+        name: what ``run.json`` calls it.
+        long_side: frames are downscaled so their long side is at most this many pixels.
+        min_face_size: smallest face to find, in pixels of the original frame.
+        min_score: faces the detector scores lower are dropped.
+    """
+
+    name: str
+    long_side: int
+    min_face_size: int
+    min_score: float
+
+    @abstractmethod
+    def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
+        """The faces in ``frames`` (uint8 ``N×H×W×3`` RGB) of frame numbers ``indices``; ``scale`` maps frame pixels to original pixels."""
+
+    @abstractmethod
+    def around(self, frame: torch.Tensor, boxes: np.ndarray, frame_no: int = 0, scale: float = 1.0) -> tuple[Detections, Detections]:
+        """Faces re-detected near predicted ``boxes`` (original pixels) in one ``H×W×3`` uint8 frame, and the others it saw.
+
+        The first has one entry per box: the face nearest its centre, within a square ``AROUND_CONTEXT`` times its size and at
+        least half its size (not below ``min_face_size``), or a box of NaNs with score 0. The second holds the faces near no
+        box, found by a detector that looks at the whole frame anyway (empty for one that looks only around the boxes).
+        """
+
+    def largest(self, image: np.ndarray) -> Detections:
+        """The largest face in one RGB uint8 image (empty when there is none)."""
+        found = self.detect(torch.tensor(image, dtype=torch.uint8)[None], np.array([0]))
+        if len(found) == 0:
+            return found
+        area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+        return found[np.array([int(np.argmax(area))])]
+
+
+def misses(n: int, frame_no: int) -> Detections:
+    """``n`` entries of :meth:`Detector.around` that found nothing (filled in where a face is found)."""
+    return Detections(np.full(n, frame_no, dtype=np.int64), np.full((n, 4), np.nan, np.float32), np.zeros(n, np.float32),
+                      np.full((n, 5, 2), np.nan, np.float32))  # fmt: skip
+
+
+def load_detector(
+    name: str,
+    device: torch.device,
+    *,
+    long_side: int | None = None,
+    min_score: float | None = None,
+    min_face_size: int = 20,
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+    factor: float = 0.709,
+) -> Detector:
+    """The detector ``name`` (see :func:`detector_name`); ``None`` options take the detector's own default."""
+    from facetools.stages.yunet import YuNetDetector
+
+    name = detector_name(name, device)
+    if name == "yunet":
+        return YuNetDetector(long_side=long_side or YuNetDetector.long_side, min_face_size=min_face_size,
+                             min_score=YuNetDetector.min_score if min_score is None else min_score)  # fmt: skip
+    if name == "mtcnn":
+        return FaceDetector(device, long_side=long_side or FaceDetector.long_side, min_face_size=min_face_size, thresholds=thresholds,
+                            factor=factor, min_score=FaceDetector.min_score if min_score is None else min_score)  # fmt: skip
+    raise ModelLoadError(f"unknown detector {name!r}: choose auto, mtcnn or yunet")
+
+
+def detector_name(name: str, device: torch.device) -> str:
+    """``name``, with ``auto`` resolved: YuNet on the CPU where OpenCV and its weights are installed, else MTCNN.
+
+    On the crowd video's 1080p frames YuNet at 960 px finds as many of full-resolution MTCNN's faces as MTCNN at 1280 px,
+    at a tenth of the cost; on CUDA batched MTCNN runs whole batches on the GPU.
+    """
+    from facetools.stages import opencv_zoo
+
+    if name == "auto":
+        return "yunet" if device.type == "cpu" and opencv_zoo.installed() else "mtcnn"
+    return name
+
+
+class FaceDetector(Detector):
     """MTCNN (facenet-pytorch weights) run on whole batches at a reduced size.
 
     Args:
@@ -68,15 +148,19 @@ class FaceDetector:
         min_score: faces below this probability are dropped.
     """
 
+    name = "mtcnn"
+    long_side = 1280
+    min_score = 0.9
+
     def __init__(
         self,
         device: torch.device | str = "cpu",
         *,
-        long_side: int = 1280,
+        long_side: int = long_side,
         min_face_size: int = 20,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         factor: float = 0.709,
-        min_score: float = 0.9,
+        min_score: float = min_score,
     ) -> None:
         try:
             from facenet_pytorch import MTCNN
@@ -138,20 +222,13 @@ class FaceDetector:
         return Detections.concat(parts)
 
     @torch.inference_mode()
-    def around(self, frame: torch.Tensor, boxes: np.ndarray, frame_no: int = 0, scale: float = 1.0) -> Detections:
-        """Re-detect the face near each of ``boxes`` (predicted, original pixels) in one ``H×W×3`` uint8 frame.
-
-        Each box is cut out as a square ``AROUND_CONTEXT`` times its size, scaled to ``AROUND_PX``
-        pixels, and all cuts go through MTCNN as one batch: a few milliseconds per face where a
-        full pass over a 1280 px frame costs hundreds. Faces may move by a box's size and shrink
-        to half of it (not below ``min_face_size``) or grow. Returns one entry per box, in order:
-        the face found nearest its centre, or a box of NaNs with score 0.
-        """
+    def around(self, frame: torch.Tensor, boxes: np.ndarray, frame_no: int = 0, scale: float = 1.0) -> tuple[Detections, Detections]:
+        """Each box is cut out as a square ``AROUND_CONTEXT`` times its size, scaled to ``AROUND_PX`` pixels, and all cuts go
+        through MTCNN as one batch: a few milliseconds per face where a full pass over a 1280 px frame costs hundreds."""
         n = len(boxes)
-        out = Detections(np.full(n, frame_no, dtype=np.int64), np.full((n, 4), np.nan, np.float32), np.zeros(n, np.float32),
-                         np.full((n, 5, 2), np.nan, np.float32))  # fmt: skip
+        out = misses(n, frame_no)
         if n == 0:
-            return out
+            return out, Detections()
         h, w = frame.shape[:2]
         crops, origins, scales = [], [], []
         for box in np.asarray(boxes, np.float32) / scale:
@@ -175,12 +252,4 @@ class FaceDetector:
             centres = (corners[:, :2] + corners[:, 2:]) / 2
             j = int(np.argmin(np.hypot(*(centres - (box[:2] + box[2:]) / 2 / scale).T)))
             out.boxes[i], out.scores[i], out.landmarks[i] = corners[j] * scale, found[j, 4], points[j] * scale
-        return out
-
-    def largest(self, image: np.ndarray) -> Detections:
-        """The largest face in one RGB uint8 image (empty when there is none)."""
-        found = self.detect(torch.tensor(image, dtype=torch.uint8)[None], np.array([0]))
-        if len(found) == 0:
-            return found
-        area = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-        return found[np.array([int(np.argmax(area))])]
+        return out, Detections()

