@@ -94,3 +94,34 @@ def test_around_maps_back_from_a_downscaled_frame(any_detector: Detector) -> Non
     face = np.array([ASTRONAUT_FACE], np.float32)
     found, _ = any_detector.around(frame, face + 8, scale=2.0)
     assert iou_matrix(found.boxes, face)[0, 0] > 0.75
+
+
+def test_a_face_entering_between_full_passes_is_tracked_from_its_first_sampled_frame_with_yunet(tmp_path) -> None:
+    """The astronaut's face appears 1.3 s into a shot whose next full pass is at 2 s: YuNet, which looks at the whole frame
+    between full passes, starts her track at once (frame 35, the first sampled after 33); MTCNN, which looks only around
+    tracks there, at the full pass (frame 50)."""
+    import subprocess
+
+    from PIL import Image
+
+    from facetools.config import Config
+    from facetools.stages.extract import extract
+
+    rng = np.random.default_rng(0)
+    background = (rng.normal(120, 8, (360, 640, 3)).clip(0, 255)).astype(np.uint8)
+    x1, y1, x2, y2 = (int(v) for v in ASTRONAUT_FACE)
+    face = data.astronaut()[max(0, y1 - 20) : y2 + 20, max(0, x1 - 20) : x2 + 20]
+    with_face = background.copy()
+    with_face[100 : 100 + face.shape[0], 300 : 300 + face.shape[1]] = face
+    Image.fromarray(background).save(tmp_path / "empty.png")
+    Image.fromarray(with_face).save(tmp_path / "face.png")
+    video = tmp_path / "enters.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-t", "1.32", "-i", str(tmp_path / "empty.png"), "-loop", "1",
+                    "-t", "1.68", "-i", str(tmp_path / "face.png"), "-filter_complex", "[0][1]concat=n=2:v=1,fps=25,format=yuv420p",
+                    str(video)], check=True)  # fmt: skip
+    first = {}
+    for name in ("yunet", "mtcnn"):
+        tracks = extract(video, Config(device="cpu", detector=name, embedder="sface", full_pass_s=2.0))
+        assert tracks.run.shots == 1 and tracks.run.detector == name
+        first[name] = int(tracks.faces.frame.min())
+    assert first == {"yunet": 35, "mtcnn": 50}
