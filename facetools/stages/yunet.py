@@ -46,20 +46,20 @@ class YuNetDetector(Detector):
         self.long_side = long_side
         self.min_face_size = min_face_size
         self.min_score = min_score
-        self._onet = MTCNN(device="cpu").onet.eval()
+        self._onet = MTCNN(device="cpu").onet.eval().to(memory_format=torch.channels_last)  # about twice as fast on a CPU
 
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
         return Detections.concat([self._detect(frame, int(i), scale) for frame, i in zip(frames, indices)])
 
     def _detect(self, frame: torch.Tensor, frame_no: int, scale: float) -> Detections:
         cv2 = self._cv2
-        image = frame.cpu().numpy()[:, :, ::-1]  # YuNet reads BGR
+        image = np.ascontiguousarray(frame.cpu().numpy())
         h, w = image.shape[:2]
         r = min(1.0, self.long_side / max(h, w))
         size = (max(1, round(w * r)), max(1, round(h * r)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if r < 1.0 else np.ascontiguousarray(image)
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if r < 1.0 else image
         self._net.setInputSize(size)
-        _, faces = self._net.detect(image)
+        _, faces = self._net.detect(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))  # YuNet reads BGR
         faces = np.zeros((0, 15), np.float32) if faces is None else np.asarray(faces, np.float32)
         k = scale / r  # detector pixels to original pixels
         faces = faces[(faces[:, 14] >= self.min_score) & (faces[:, 3] * k >= self.min_face_size)]
@@ -73,7 +73,7 @@ class YuNetDetector(Detector):
         if len(boxes) == 0:
             return np.zeros((0, 5, 2), np.float32)
         h, w = frame.shape[:2]
-        image = frame.cpu().permute(2, 0, 1).float()
+        image = frame.cpu().permute(2, 0, 1)
         crops, squares = [], []
         for box in boxes:
             side = max(1, round(float(max(box[2] - box[0], box[3] - box[1]))))
@@ -81,7 +81,7 @@ class YuNetDetector(Detector):
             crop = torch.zeros((3, side, side))
             xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
             if xb > xa and yb > ya:
-                crop[:, ya - y0 : yb - y0, xa - x0 : xb - x0] = image[:, ya:yb, xa:xb]
+                crop[:, ya - y0 : yb - y0, xa - x0 : xb - x0] = image[:, ya:yb, xa:xb].float()
             crops.append(F.interpolate(crop[None], size=(48, 48), mode="area"))
             squares.append((x0, y0, side))
         points = self._onet((torch.cat(crops) - 127.5) * 0.0078125)[1].numpy()  # x of the five, then y, in [0, 1] of the square
