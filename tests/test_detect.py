@@ -23,7 +23,7 @@ def test_auto_takes_yunet_on_the_cpu_and_mtcnn_on_cuda(monkeypatch: pytest.Monke
 
     assert load_detector("auto", torch.device("cpu")).name == "yunet"
     assert detector_name("auto", torch.device("cuda")) == "mtcnn"
-    monkeypatch.setattr(opencv_zoo, "installed", lambda: False)
+    monkeypatch.setattr(opencv_zoo, "installed", lambda file: False)
     assert load_detector("auto", torch.device("cpu")).name == "mtcnn"
     with pytest.raises(ModelLoadError, match="unknown detector"):
         load_detector("retinaface", torch.device("cpu"))
@@ -87,6 +87,15 @@ def test_around_reports_newcomers_only_where_it_sees_the_whole_frame(any_detecto
         assert others.frame.tolist() == [4] and iou_matrix(others.boxes, np.array([ASTRONAUT_FACE]))[0, 0] > 0.75
 
 
+def test_yunet_pairs_predicted_boxes_and_faces_one_to_one() -> None:
+    """Two tracks predicted near the astronaut's face: one takes it, the other finds nothing, and she is no newcomer."""
+    face = np.array(ASTRONAUT_FACE, np.float32)
+    size = face[2:] - face[:2]
+    near, nearer = face + np.tile(0.3 * size, 2), face + np.tile(0.1 * size, 2)
+    found, others = load_detector("yunet", torch.device("cpu")).around(torch.from_numpy(data.astronaut()), np.stack([near, nearer]))
+    assert found.scores[0] == 0 and found.scores[1] > 0.9 and len(others) == 0
+
+
 def test_around_maps_back_from_a_downscaled_frame(any_detector: Detector) -> None:
     """Boxes in original pixels on a frame decoded at half size (``scale`` 2) come back in original pixels."""
     half = torch.nn.functional.interpolate(torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None].float(), scale_factor=0.5)
@@ -125,3 +134,15 @@ def test_a_face_entering_between_full_passes_is_tracked_from_its_first_sampled_f
         assert tracks.run.shots == 1 and tracks.run.detector == name
         first[name] = int(tracks.faces.frame.min())
     assert first == {"yunet": 35, "mtcnn": 50}
+
+
+def test_config_help_states_each_detectors_own_defaults() -> None:
+    """``detect_long_side`` and ``min_score`` default to the detector's own values; their help says which."""
+    from dataclasses import fields
+
+    from facetools.config import Config
+    from facetools.stages.yunet import YuNetDetector
+
+    helps = {f.name: f.metadata["help"] for f in fields(Config)}
+    assert f"MTCNN {FaceDetector.long_side}, YuNet {YuNetDetector.long_side}" in helps["detect_long_side"]
+    assert f"MTCNN {FaceDetector.min_score}, YuNet {YuNetDetector.min_score}" in helps["min_score"]

@@ -86,7 +86,7 @@ def test_auto_takes_sface_then_dlib_without_facenet_weights(tmp_path: Path, monk
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert load_embedder("auto").name == "sface"
-    monkeypatch.setattr(embed.opencv_zoo, "installed", lambda: False)
+    monkeypatch.setattr(embed.opencv_zoo, "installed", lambda file: False)
     assert load_embedder("auto").name == "dlib"
     with pytest.raises(ModelLoadError, match="FaceNet weights not found"):
         load_embedder("facenet")

@@ -83,7 +83,7 @@ def run_table(analysis: Analysis) -> pd.DataFrame:
     rows = [
         ("video", os.path.basename(v.path)),
         ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
-        ("device / decoder", f"{r.device} / {r.decoder}"),
+        ("device / decoder / detector", f"{r.device} / {r.decoder} / {r.detector}"),
         ("embedder (thresholds)", f"{r.embedder} ({r.cluster_threshold}, strict {r.strict_threshold})"),
         ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}{full})"),
         ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
@@ -111,6 +111,7 @@ def compare_runs(folders: list[str]) -> pd.DataFrame:
             {
                 "run": str(folder),
                 "video": os.path.basename(a.video.path),
+                "detector": r.detector,
                 "embedder": a.embedder,
                 "stride": r.stride,
                 "identities": len(a.identities),

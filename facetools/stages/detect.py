@@ -130,9 +130,10 @@ def detector_name(name: str, device: torch.device) -> str:
     at a tenth of the cost; on CUDA batched MTCNN runs whole batches on the GPU.
     """
     from facetools.stages import opencv_zoo
+    from facetools.stages.yunet import YUNET_FILE
 
     if name == "auto":
-        return "yunet" if device.type == "cpu" and opencv_zoo.installed() else "mtcnn"
+        return "yunet" if device.type == "cpu" and opencv_zoo.installed(YUNET_FILE) else "mtcnn"
     return name
 
 

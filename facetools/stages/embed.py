@@ -166,7 +166,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     ``auto`` takes FaceNet where its weights are present, else SFace where installed (better than
     dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
     """
-    from facetools.stages.sface import SFaceEmbedder
+    from facetools.stages.sface import SFACE_FILE, SFaceEmbedder
 
     if name == "facenet":
         return FaceNetEmbedder(device, weights)
@@ -177,7 +177,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     if name == "auto":
         if facenet_weights_path(weights).is_file():
             return FaceNetEmbedder(device, weights)
-        return SFaceEmbedder() if opencv_zoo.installed() else DlibEmbedder()
+        return SFaceEmbedder() if opencv_zoo.installed(SFACE_FILE) else DlibEmbedder()
     raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet, sface or dlib")
 
 

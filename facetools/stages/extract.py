@@ -26,7 +26,7 @@ from facetools.io.probe import VideoInfo, probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
 from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
-from facetools.stages.detect import Detections, Detector, load_detector
+from facetools.stages.detect import Detections, Detector, FaceDetector, load_detector
 from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
 from facetools.stages.faces import FacePatch, cut_patch, square_crop
 from facetools.stages.gallery import embed_gallery
@@ -163,7 +163,8 @@ def extract(
                                      min_face_size=cfg.min_face_size, thresholds=cfg.mtcnn_thresholds,
                                      factor=cfg.pyramid_factor)  # fmt: skip
             embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
-            gallery = embed_gallery(cfg.gallery, detector, embedder) if cfg.gallery else {}
+            # photos go through MTCNN, as in recluster, export and people search: one face choice per photo everywhere
+            gallery = embed_gallery(cfg.gallery, FaceDetector(device), embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
         key = key_of(str(path), {k: v for k, v in asdict(cfg).items() if k not in cfg.identify_options()})
         resumed = load_checkpoint(checkpoint, key) if checkpoint else None

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facetools.errors import InputValidationError
-from facetools.stages.detect import Detector
+from facetools.stages.detect import FaceDetector
 from facetools.stages.embed import Embedder
 from facetools.stages.faces import cut_patch
 
@@ -38,7 +38,7 @@ def gallery_photos(folder: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return people
 
 
-def embed_gallery(folder: str | os.PathLike[str], detector: Detector, embedder: Embedder) -> dict[str, np.ndarray]:
+def embed_gallery(folder: str | os.PathLike[str], detector: FaceDetector, embedder: Embedder) -> dict[str, np.ndarray]:
     """Mean L2-normalised embedding per person of the gallery (photos without a face are skipped)."""
     out: dict[str, np.ndarray] = {}
     for name, paths in gallery_photos(folder).items():

