@@ -36,3 +36,19 @@ def test_a_crash_near_the_end_resumes_at_the_last_shot_cut(sample: Path, sample_
     assert np.array_equal(resumed.faces["track"], whole.faces["track"])
     assert np.allclose(resumed.faces[["x1", "y1", "x2", "y2"]], whole.faces[["x1", "y1", "x2", "y2"]], atol=0.5)
     assert np.allclose(resumed.frame_times, whole.frame_times)
+
+
+def test_a_checkpoint_is_resumed_only_with_the_same_models_that_auto_chose(sample: Path, tmp_path: Path) -> None:
+    """The key holds the detector ``auto`` chose: naming it resumes, another detector starts afresh."""
+    checkpoint = tmp_path / "checkpoint.npz"
+
+    def crash(stage: str, done: int, total: int) -> None:
+        if stage == "analyze" and done >= 300:
+            raise Crash
+
+    with pytest.raises(Crash):
+        extract(sample, Config(device="cpu", embedder="sface", checkpoint_every_s=3.0), progress=crash, checkpoint=checkpoint)
+    named = extract(sample, Config(device="cpu", embedder="sface", detector="yunet", checkpoint_every_s=3.0), checkpoint=checkpoint)
+    assert any("resumed" in w for w in named.run.warnings), "auto chose YuNet on the CPU: naming it is the same run"
+    other = extract(sample, Config(device="cpu", embedder="sface", detector="mtcnn", checkpoint_every_s=3.0), checkpoint=checkpoint)
+    assert other.run.frames_decoded == 500 and not any("resumed" in w for w in other.run.warnings)

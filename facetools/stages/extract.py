@@ -166,7 +166,9 @@ def extract(
             # photos go through MTCNN, as in recluster, export and people search: one face choice per photo everywhere
             gallery = embed_gallery(cfg.gallery, FaceDetector(device), embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
-        key = key_of(str(path), {k: v for k, v in asdict(cfg).items() if k not in cfg.identify_options()})
+        # the models ``auto`` chose, not "auto": a resume where it chooses others starts afresh instead of mixing them
+        options = {k: v for k, v in asdict(cfg).items() if k not in cfg.identify_options()}
+        key = key_of(str(path), options | {"detector": detector.name, "embedder": embedder.name})
         resumed = load_checkpoint(checkpoint, key) if checkpoint else None
         state = resumed.state if resumed else ExtractState()
         first = resumed.resume_frame if resumed else 0
