@@ -1,7 +1,9 @@
-"""Where the project's folders are, whatever the working directory (nbmake runs notebooks in theirs)."""
+"""Where the project's folders are, whatever the working directory (nbmake runs notebooks in theirs), and file checksums."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -28,3 +30,18 @@ def sample_dir() -> Path:
 
 def reports_dir() -> Path:
     return project_root() / "reports"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of the file at ``path``, computed once per path, size and modification time."""
+    st = os.stat(path)
+    return _sha256(str(path), st.st_size, st.st_mtime)
+
+
+@functools.cache
+def _sha256(path: str, size: int, mtime: float) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

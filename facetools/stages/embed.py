@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -14,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
+from facetools.paths import file_sha256
 from facetools.stages import opencv_zoo
 from facetools.stages.chunks import in_chunks, initial_chunk
 from facetools.stages.faces import FacePatch
@@ -181,16 +180,6 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet, sface or dlib")
 
 
-@functools.cache
-def _file_sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_sha256(embedder: Embedder) -> str:
     """SHA-256 of the embedder's weights file: part of its embedding space."""
-    st = os.stat(embedder.weights_file)
-    return _file_sha256(str(embedder.weights_file), st.st_size, st.st_mtime)
+    return file_sha256(embedder.weights_file)

