@@ -100,6 +100,16 @@ def misses(n: int, frame_no: int) -> Detections:
                       np.full((n, 5, 2), np.nan, np.float32))  # fmt: skip
 
 
+def square_cut(frame: torch.Tensor, x0: int, y0: int, side: int) -> torch.Tensor:
+    """The ``side``-pixel square of ``frame`` (``H×W×C``) whose top left is ``(x0, y0)``, zero where it leaves the frame."""
+    h, w = frame.shape[:2]
+    crop = torch.zeros((side, side, frame.shape[2]), dtype=frame.dtype, device=frame.device)
+    xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    if xb > xa and yb > ya:
+        crop[ya - y0 : yb - y0, xa - x0 : xb - x0] = frame[ya:yb, xa:xb]
+    return crop
+
+
 def load_detector(
     name: str,
     device: torch.device,
@@ -230,16 +240,11 @@ class FaceDetector(Detector):
         out = misses(n, frame_no)
         if n == 0:
             return out, Detections()
-        h, w = frame.shape[:2]
         crops, origins, scales = [], [], []
         for box in np.asarray(boxes, np.float32) / scale:
             side = int(max(box[2] - box[0], box[3] - box[1], 4.0) * AROUND_CONTEXT)
             x0, y0 = int((box[0] + box[2] - side) / 2), int((box[1] + box[3] - side) / 2)
-            crop = torch.zeros((side, side, 3), dtype=torch.uint8, device=frame.device)
-            xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-            if xb > xa and yb > ya:
-                crop[ya - y0 : yb - y0, xa - x0 : xb - x0] = frame[ya:yb, xa:xb]
-            crop = crop.to(self.device).permute(2, 0, 1)[None].float()
+            crop = square_cut(frame, x0, y0, side).to(self.device).permute(2, 0, 1)[None].float()
             crops.append(F.interpolate(crop, size=(AROUND_PX, AROUND_PX), mode="bilinear", antialias=True, align_corners=False))
             origins.append(np.array([x0, y0], np.float32))
             scales.append(side / AROUND_PX)

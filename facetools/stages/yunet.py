@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from facetools.errors import ModelLoadError
-from facetools.stages.detect import AROUND_CONTEXT, Detections, Detector, misses
+from facetools.stages.detect import AROUND_CONTEXT, Detections, Detector, misses, square_cut
 from facetools.stages.opencv_zoo import model_path, opencv
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
@@ -75,17 +75,13 @@ class YuNetDetector(Detector):
         """O-Net's five landmarks, ``(n, 5, 2)`` in frame pixels, for ``boxes`` (frame pixels) made square, as MTCNN feeds it."""
         if len(boxes) == 0:
             return np.zeros((0, 5, 2), np.float32)
-        h, w = frame.shape[:2]
-        image = frame.cpu().permute(2, 0, 1)
+        frame = frame.cpu()
         crops, squares = [], []
         for box in boxes:
             side = max(1, round(float(max(box[2] - box[0], box[3] - box[1]))))
             x0, y0 = round(float(box[0] + box[2] - side) / 2), round(float(box[1] + box[3] - side) / 2)
-            crop = torch.zeros((3, side, side))
-            xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-            if xb > xa and yb > ya:
-                crop[:, ya - y0 : yb - y0, xa - x0 : xb - x0] = image[:, ya:yb, xa:xb].float()
-            crops.append(F.interpolate(crop[None], size=(48, 48), mode="area"))
+            crop = square_cut(frame, x0, y0, side).permute(2, 0, 1)[None].float()
+            crops.append(F.interpolate(crop, size=(48, 48), mode="area"))
             squares.append((x0, y0, side))
         points = self._onet((torch.cat(crops) - 127.5) * 0.0078125)[1].numpy()  # x of the five, then y, in [0, 1] of the square
         square = np.asarray(squares, np.float32)
