@@ -124,12 +124,12 @@ def load_detector(
     from facetools.stages.yunet import YuNetDetector
 
     name = detector_name(name, device)
+    given = {"min_face_size": min_face_size} | ({"long_side": long_side} if long_side else {})
+    given |= {} if min_score is None else {"min_score": min_score}
     if name == "yunet":
-        return YuNetDetector(long_side=long_side or YuNetDetector.long_side, min_face_size=min_face_size,
-                             min_score=YuNetDetector.min_score if min_score is None else min_score)  # fmt: skip
+        return YuNetDetector(**given)
     if name == "mtcnn":
-        return FaceDetector(device, long_side=long_side or FaceDetector.long_side, min_face_size=min_face_size, thresholds=thresholds,
-                            factor=factor, min_score=FaceDetector.min_score if min_score is None else min_score)  # fmt: skip
+        return FaceDetector(device, thresholds=thresholds, factor=factor, **given)
     raise ModelLoadError(f"unknown detector {name!r}: choose auto, mtcnn or yunet")
 
 
