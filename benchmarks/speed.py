@@ -169,7 +169,7 @@ def recall(video: Path, faces_csv: Path, run: dict, count: int, cache: Path) -> 
         boxes = np.asarray(ref[f], dtype=float).reshape(-1, 4)
         ours = faces[faces.frame == f][["x1", "y1", "x2", "y2"]].to_numpy(float)
         total += len(boxes)
-        iou = iou_matrix(boxes, ours) if len(boxes) and len(ours) else np.zeros((len(boxes), len(ours)))
+        iou = iou_matrix(boxes, ours)
         found += int((iou.max(1, initial=0) >= 0.4).sum())
         extra += int((iou.max(0, initial=0) < 0.4).sum())
     return len(frames), total, found, extra
