@@ -111,3 +111,29 @@ def test_facenet_input_matches_facenet_pytorch(detector) -> None:
         theirs = fixed_image_standardization(extract_face(Image.fromarray(patch.image), patch.box, 160, 0))
         assert ours.shape == theirs.shape == (3, 160, 160)
         assert float((ours - theirs).abs().max()) < 1e-2
+
+
+def test_sface_in_torch_equals_opencv_on_real_faces(detector) -> None:
+    """The network rebuilt in torch gives OpenCV's embeddings of the bundled file, in one batch as one at a time."""
+    import cv2
+    from PIL import Image
+
+    from facetools.stages.opencv_zoo import model_path
+    from facetools.stages.sface import SFACE_FILE, SFACE_SHA256, SFaceEmbedder
+
+    from .conftest import SHARED
+
+    embedder = SFaceEmbedder()
+    images = [data.astronaut()] + [np.asarray(Image.open(p).convert("RGB")) for p in sorted((SHARED / "people").glob("*/*"))[:7]]
+    patches = [_patch(image, detector) for image in images]
+    net = cv2.dnn.readNetFromONNX(str(model_path(SFACE_FILE, SFACE_SHA256)))
+    expected = []
+    for p in patches:
+        net.setInput(embedder.align(p).astype(np.float32).transpose(2, 0, 1)[None])
+        expected.append(net.forward().reshape(-1))
+    expected = np.stack(expected)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    batched = embedder.embed(patches)
+    single = np.concatenate([embedder.embed([p]) for p in patches])
+    assert np.abs(batched - expected).max() < 1e-4
+    assert np.abs(single - batched).max() < 1e-5
