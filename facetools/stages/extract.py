@@ -213,10 +213,9 @@ def extract(
                     last_full = (int(batch.indices[i]), int(shot_ids[i]))
             with timer("detect"):
                 found = detector.detect(batch.frames[full], batch.indices[full], batch.scale)
-                images = batch.frames[sel].cpu().numpy()
             detected_frames += len(sel)
             full_passes += len(full)
-            for k, i in enumerate(sel):
+            for i in sel:
                 frame = int(batch.indices[i])
                 shot = int(shot_ids[i])
                 if checkpoint and shot not in shot_samples and shots.cuts and float(batch.times[i]) - saved_at >= cfg.checkpoint_every_s:
@@ -235,13 +234,16 @@ def extract(
                         here, followed = _redetect(detector, batch.frames[i], frame, batch.scale, tracker.live)
                 _clip(here.boxes, info)
                 with timer("crop"):
-                    patches = [cut_patch(images[k], b / batch.scale, lm / batch.scale, float(s))
+                    image = batch.frames[i].cpu().numpy()  # a view, not a copy, on the CPU
+                    patches = [cut_patch(image, b / batch.scale, lm / batch.scale, float(s))
                                for b, lm, s in zip(here.boxes, here.landmarks, here.scores)]  # fmt: skip
                 ids = list(range(len(rows), len(rows) + len(here)))
                 rows.extend([frame, float(batch.times[i]), *b, float(s)] for b, s in zip(here.boxes.tolist(), here.scores))
                 row_track.extend([-1] * len(here))
                 with timer("track"):
                     if followed is None:
+                        # in one batch: nearly every face of a full pass is embedded anyway, for the tracker's check or to be kept
+                        embed_patches(embedder, patches)
                         finish(tracker.update(frame, shot, ids, here.boxes, patches))
                     else:  # the faces that continue ``followed``, then newcomers
                         m = len(followed)
