@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+
 
 class ShotDetector:
     """Numbers the shots of a video as its frames stream by.
@@ -27,8 +29,7 @@ class ShotDetector:
 
     @staticmethod
     def _signature(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = frames[:, ::4, ::4].permute(0, 3, 1, 2).float()
-        luma = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+        luma = (frames[:, ::4, ::4].float() @ _LUMA.to(frames.device))[:, None]
         thumb = F.adaptive_avg_pool2d(luma, (18, 32)).flatten(1) / 255.0
         bins = (thumb * 16).clamp(max=15.999).long()
         hist = torch.zeros(len(thumb), 16, device=thumb.device).scatter_add_(1, bins, torch.ones_like(thumb))
