@@ -17,7 +17,10 @@ weights here (VGGFace2 weights cannot be downloaded offline): the compute is the
 identity result is taken from it.
 
 Usage: python benchmarks/speed.py [--video V] [--seconds 20] [--loops 10] [--naive-frames 12] [--device cpu] [--set KEY=VALUE]
-       [--curve 5:0,5:0.4,5:1,10:0,10:1] [--no-budget]
+       [--curve 5:0,5:0.4,5:1,10:0,10:1] [--no-budget] [--repeat 3]
+
+The decode-only, naive and 20 s default runs are repeated ``--repeat`` times (a shared machine's
+speed drifts by a third within an hour, measured): the table shows the median run, and the range is printed.
 """
 
 from __future__ import annotations
@@ -183,8 +186,17 @@ def _option(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _fps(r: dict) -> float:
+    return r["frames"] / r["seconds"]
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run of median frames/s (the upper one of an even count)."""
+    return sorted(runs, key=_fps)[len(runs) // 2]
+
+
 def _run_row(name: str, r: dict, naive_fps: float) -> str:
-    fps = r["frames"] / r["seconds"]
+    fps = _fps(r)
     cells = [name, r["frames"], f"{r['seconds']:.1f}", f"{fps:.1f}", f"{r['frames'] / 25.0 / r['seconds']:.2f}", f"{fps / naive_fps:.1f}"]
     return "| " + " | ".join(map(str, cells)) + f" | {r['peak_rss_mb']:.0f} |"
 
@@ -216,6 +228,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Config field, e.g. detect_long_side=1280")
     parser.add_argument("--curve", default="", help="STRIDE:FULL_PASS_S[:DETECTOR],... settings for the realtime-versus-recall table")
     parser.add_argument("--no-budget", action="store_true", help="skip the time budget")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of decode only, the naive loop and the defaults (the median is shown)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/speed"))
     args = parser.parse_args()
     if not args.video.is_file():
@@ -226,13 +239,17 @@ def main() -> int:
     long = looped(args.video, args.seconds * args.loops, args.out / f"long_{args.seconds * args.loops:g}s.mp4")
     cache = args.out / f"reference_{base.stem}.json"
     started = time.perf_counter()
-    decode = child(DECODE, str(base))
-    naive = child(NAIVE, str(base), str(args.naive_frames), args.device)
     settings = {"decoder": args.decoder, **dict(_option(o) for o in args.set)}
-    ours = child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), json.dumps(settings))
+    repeated = {
+        "decode only": [child(DECODE, str(base)) for _ in range(args.repeat)],
+        "naive per-frame loop": [child(NAIVE, str(base), str(args.naive_frames), args.device) for _ in range(args.repeat)],
+        "facetools defaults": [child(FACETOOLS, str(base), args.device, str(args.out / "faces_base.csv"), json.dumps(settings))
+                               for _ in range(args.repeat)],
+    }  # fmt: skip
+    decode, naive, ours = (_median(runs) for runs in repeated.values())
     ours_long = child(FACETOOLS, str(long), args.device, str(args.out / "faces_long.csv"), json.dumps(settings)) if args.loops > 1 else None
     checked, total, found, extra = recall(base, args.out / "faces_base.csv", ours, args.recall_frames, cache)
-    naive_fps = naive["frames"] / naive["seconds"]
+    naive_fps = _fps(naive)
     print(f"facetools options: {settings}")
     print(f"video: {args.video.name} looped to {args.seconds:g} s (and {args.seconds * args.loops:g} s); device {args.device}\n")
     print("| run | frames | seconds | frames/s | realtime × | speedup vs naive | peak RSS (MiB) |")
@@ -242,6 +259,9 @@ def main() -> int:
         rows.append((f"facetools defaults, {args.loops}× longer", ours_long))
     for name, r in rows:
         print(_run_row(name, r, naive_fps))
+    if args.repeat > 1:
+        print(f"\nmedian of {args.repeat} runs each; frames/s ranged over " + ", ".join(
+            f"{name} {min(_fps(r) for r in runs):.1f}-{max(_fps(r) for r in runs):.1f}" for name, runs in repeated.items()))  # fmt: skip
     print(f"\nfacetools stages (s): {ours['stages']}")
     print(
         f"faces {ours['faces']} on {ours['sampled']} sampled frames (stride {ours['stride']}, {ours['full_passes']} full passes), "
