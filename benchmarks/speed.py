@@ -80,8 +80,8 @@ print(json.dumps({"frames": n, "faces": faces, "seconds": time.perf_counter() - 
 
 FACETOOLS = """
 import json, os, resource, sys
+import facetools  # before torch, as the CLI does: OpenMP threads sleep between operations (facetools/_openmp.py)
 import torch
-import facetools
 a = facetools.analyze(sys.argv[1], device=sys.argv[2], **json.loads(sys.argv[4]))
 a.faces.to_csv(sys.argv[3], index=False)
 r = a.run
@@ -110,8 +110,8 @@ print(json.dumps(out))
 
 BUDGET = """
 import json, sys, time
-import numpy as np, torch
 from facetools.config import Config
+import numpy as np, torch
 from facetools.io.decoders import read_frames
 from facetools.io.probe import probe
 from facetools.stages.detect import load_detector

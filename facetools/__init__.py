@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from facetools import _import_order  # noqa: F401  (first: refuses a crash-prone import order)
+from facetools import (
+    _import_order,  # noqa: F401  (first: refuses a crash-prone import order)
+    _openmp,  # noqa: F401  (before torch loads: OpenMP threads sleep instead of spinning)
+)
 from facetools.config import Config
 from facetools.errors import FacetoolsError, FFmpegError, GPUMemoryError, InputValidationError, ModelLoadError, VideoDecodeError
 from facetools.io.probe import VideoInfo, probe
