@@ -287,7 +287,7 @@ def main() -> int:
             csv = args.out / f"faces_curve_{point.replace(':', '_')}.csv"
             r = child(FACETOOLS, str(base), args.device, str(csv), json.dumps(options))
             _, total, found, extra = recall(base, csv, r, args.recall_frames, cache)
-            fps = r["frames"] / r["seconds"]
+            fps = _fps(r)
             share = found / max(total, 1)
             cells = [r["detector"], stride, full, f"{fps:.1f}", f"{fps / 25.0:.2f}", f"{share:.3f}", extra, r["faces"], r["tracks"],
                      r["full_passes"]]  # fmt: skip

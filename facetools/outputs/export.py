@@ -93,8 +93,7 @@ def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     from PIL import Image
 
     from facetools.stages.detect import FaceDetector
-    from facetools.stages.embed import load_embedder
-    from facetools.stages.extract import link_threshold
+    from facetools.stages.extract import cached_embedder, link_threshold
     from facetools.stages.faces import cut_patch
 
     people = [p for p in analysis.identities if p.embedding.size]
@@ -104,7 +103,7 @@ def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     face = FaceDetector("cpu").largest(image)
     if len(face) == 0:
         raise InputValidationError(f"{photo}: no face found in the photo")
-    embedder = load_embedder(analysis.embedder)
+    embedder = cached_embedder(analysis.embedder, "cpu", None)
     vector = embedder.embed([cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))])
     dist = cosine_distances(vector, np.stack([p.embedding for p in people]))[0]
     best = int(np.argmin(dist))

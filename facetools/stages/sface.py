@@ -64,8 +64,7 @@ class _MobileFaceNet(nn.Module):
         shape_ids, in_shapes, out_shapes = net.getLayersShapes((1, 3, 112, 112))
         at = {int(i): k for k, i in enumerate(np.asarray(shape_ids).reshape(-1))}
         inputs, outputs = [in_shapes[at[i]] for i in ids], [out_shapes[at[i]] for i in ids]
-        shift, scale = (float(np.asarray(x.blobs[0]).reshape(-1)[0]) for x in layers if x.type == "Const")
-        self.shift, self.scale = shift, scale
+        self.shift, self.scale = (float(np.asarray(x.blobs[0]).reshape(-1)[0]) for x in layers if x.type == "Const")
         blocks: list[nn.Module] = []
         norms = [k for k, x in enumerate(layers) if x.type == "BatchNorm"]
         for k, layer in enumerate(layers):
