@@ -146,3 +146,22 @@ def test_config_help_states_each_detectors_own_defaults() -> None:
     helps = {f.name: f.metadata["help"] for f in fields(Config)}
     assert f"MTCNN {FaceDetector.long_side}, YuNet {YuNetDetector.long_side}" in helps["detect_long_side"]
     assert f"MTCNN {FaceDetector.min_score}, YuNet {YuNetDetector.min_score}" in helps["min_score"]
+
+
+def test_yunets_landmark_onet_equals_facenet_pytorchs_and_loads_without_torchvision() -> None:
+    import subprocess
+    import sys
+
+    from facenet_pytorch.models.mtcnn import ONet
+
+    from facetools.stages.onet import load_landmark_onet
+
+    crops = torch.from_numpy(data.astronaut()[None]).permute(0, 3, 1, 2).float()
+    crops = (torch.nn.functional.interpolate(crops, size=(48, 48), mode="area") - 127.5) / 128
+    crops = torch.cat([crops, torch.rand(3, 3, 48, 48) * 2 - 1])
+    with torch.inference_mode():
+        torch.testing.assert_close(load_landmark_onet()(crops), ONet().eval()(crops)[1], rtol=0, atol=1e-5)
+    load = "from facetools.stages.detect import load_detector; load_detector('yunet', torch.device('cpu'))"
+    code = f"import sys, torch; {load}; print('torchvision' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False", "importing facenet_pytorch pulls in torchvision and torch._dynamo (1-2 s)"
