@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from facetools import probe
 from facetools.devdata.coded import read_code, write_coded_video
@@ -66,3 +67,27 @@ def test_times_are_presentation_times_minus_the_container_start(coded: dict[str,
     assert times[0] == pytest.approx(0.0, abs=0.01) and times[30] == pytest.approx(1.2, abs=0.01)
     _codes, times = _sequential(coded["vfr"])
     assert np.diff(times)[:55].mean() == pytest.approx(0.04, abs=0.002) and np.diff(times)[70:].mean() == pytest.approx(0.1, abs=0.005)
+
+
+@pytest.mark.parametrize("kind", ["plain", "late_start", "edit_list", "bframes", "vfr"])
+def test_a_sampling_loader_sends_every_nth_frame_and_a_thumbnail_of_each(coded: dict[str, Path], kind: str) -> None:
+    from facetools.stages.shots import ShotDetector
+
+    info = probe(coded[kind])
+    codes, times = _sequential(coded[kind])
+    loader = FrameLoader(info, batch_size=4, sample_every=5)
+    batches = list(loader)
+    assert [read_code(f) for b in batches for f in b.frames.numpy()] == codes[::5].tolist(), "RGB only for frames 0, 5, 10, …"
+    assert np.concatenate([b.indices for b in batches]).tolist() == list(range(0, len(codes), 5))
+    assert np.array_equal(np.concatenate([b.times for b in batches]), times[::5])
+    thumbs = [b.thumbs for b in batches if b.thumbs is not None]
+    assert len(thumbs) == len(batches) and all(len(b.thumbs.indices) <= 20 for b in batches), "a stretch of 4 × 5 frames"
+    assert np.array_equal(np.concatenate([t.indices for t in thumbs]), np.arange(len(codes)))
+    assert np.array_equal(np.concatenate([t.times for t in thumbs]), times), "every frame's time, as a sequential pass gives it"
+    assert loader.frames_decoded == len(codes)
+    made = torch.cat([t.luma for t in thumbs])[::5].flatten(1).float() / 255
+    from_rgb = ShotDetector.thumbnails(torch.cat([b.frames for b in batches]))
+    assert (made - from_rgb).abs().mean() < 0.02, "ffmpeg's thumbnails look like those of the RGB frames"
+    later = list(FrameLoader(info, first=7, count=9, times=times, sample_every=5))
+    assert np.concatenate([b.indices for b in later]).tolist() == list(range(7, 16)), "after a seek: every frame as RGB"
+    assert np.concatenate([b.thumbs.indices for b in later]).tolist() == list(range(7, 16))

@@ -32,6 +32,7 @@ def open_loader(info: VideoInfo, decoder: str = "auto", **options: Any) -> tuple
         from facetools.io.decord_backend import DecordLoader
 
         options.pop("times", None)
+        options.pop("sample_every", None)  # decord converts every frame it decodes
         return DecordLoader(info, **options), "decord: asked for"
     return FrameLoader(info, **options), AUTO_REASON if decoder == "auto" else "ffmpeg: asked for"
 

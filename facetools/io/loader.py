@@ -19,25 +19,51 @@ from facetools.io import ffmpeg
 from facetools.io.frame_table import frame_times, interval
 from facetools.io.probe import VideoInfo, decode_size
 
+THUMB_SIZE = (32, 18)
+"""Width and height of the luma thumbnails a loader makes for the shot detector."""
+
+
+@dataclass
+class Thumbnails:
+    """Every frame of a decoded stretch as a tiny luma image (full range), made by the decoder.
+
+    Attributes:
+        luma: uint8 tensor ``M×18×32`` on the CPU.
+        indices: frame numbers in the video, shape ``(M,)``.
+        times: presentation time of each frame in seconds, shape ``(M,)``.
+    """
+
+    luma: torch.Tensor
+    indices: np.ndarray
+    times: np.ndarray
+
 
 @dataclass
 class FrameBatch:
-    """Consecutive decoded frames.
+    """Decoded frames: consecutive ones, or the sampled ones of a stretch with ``thumbs`` of all its frames.
 
     Attributes:
         frames: uint8 tensor ``N×H×W×3`` (RGB) on the compute device, at decode size.
         indices: frame numbers in the video, shape ``(N,)``.
         times: presentation time of each frame in seconds, shape ``(N,)``.
         scale: original width divided by decoded width (1.0 unless decoded smaller).
+        thumbs: where the loader was asked to sample, every frame of the stretch the batch covers
+            (``frames`` then holds only the sampled ones).
     """
 
     frames: torch.Tensor
     indices: np.ndarray
     times: np.ndarray
     scale: float = 1.0
+    thumbs: Thumbnails | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    @property
+    def decoded(self) -> int:
+        """Frames decoded for this batch: its stretch where it has thumbnails, else its frames."""
+        return len(self.thumbs.indices) if self.thumbs is not None else len(self.indices)
 
 
 class QueuedLoader:
@@ -112,7 +138,7 @@ class QueuedLoader:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                self.frames_decoded += len(item)
+                self.frames_decoded += item.decoded
                 yield item
         finally:
             self._stop.set()
@@ -135,6 +161,15 @@ class FrameLoader(QueuedLoader):
     frames pile up (measured: 2.9 GiB after the first batch of 1080p, 16 GiB in a decoding
     process beside an MTCNN process).
 
+    With ``sample_every`` = S, ffmpeg also makes a 32×18 luma thumbnail of every frame (for the
+    shot detector) and converts to RGB and sends only frames 0, S, 2S, …, sparing its RGB
+    conversion and the pipe the other frames. Each comes with the thumbnails of itself and the
+    S - 1 frames after it tiled in rows below it, so one pipe carries both in step (through two
+    pipes, ffmpeg wrote a frame's thumbnail after the next RGB frame, and the reader waiting for
+    it stalled). A stretch of ``batch_size`` × S frames makes one batch. From a frame ``first``
+    > 0 the seek leaves ffmpeg's frame count unknown until frames arrive, so every frame is sent
+    as RGB there, with its thumbnail.
+
     Example:
         >>> for batch in FrameLoader(probe("data/sample/sample.mp4"), batch_size=16):
         ...     print(batch.frames.shape)
@@ -155,6 +190,7 @@ class FrameLoader(QueuedLoader):
         first: int = 0,
         count: int | None = None,
         times: np.ndarray | None = None,
+        sample_every: int | None = None,
     ) -> None:
         # Random access: frames are found by their presentation time in this table of every frame's time.
         self._table = None if first == 0 and count is None else (frame_times(info) if times is None else np.asarray(times, np.float64))
@@ -163,6 +199,7 @@ class FrameLoader(QueuedLoader):
         super().__init__(info, batch_size=batch_size, device=device, max_side=max_side, queue_bytes=queue_bytes,
                          batch_bytes=batch_bytes, timeout_s=timeout_s, first=first, count=count)  # fmt: skip
         self._log = _DecoderLog()
+        self.sample_every = None if sample_every is None else (max(1, sample_every) if first == 0 else 1)
 
     def _seek_s(self, back_s: float = 0.0) -> float:
         """Where ffmpeg starts decoding: half a frame interval (plus ``back_s``) before frame ``first``'s time."""
@@ -171,16 +208,33 @@ class FrameLoader(QueuedLoader):
         return max(0.0, float(self._table[self.first]) - 0.5 * interval(self._table, self.first) - back_s)
 
     def command(self, seek_s: float = 0.0) -> list[str]:
-        """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded."""
+        """The ffmpeg command line: first video stream (no cover art), RGB, every frame as decoded (or every
+        ``sample_every``-th, each with the thumbnails of its stretch in rows below it)."""
         width, height = self.size
-        scale = f",scale={width}:{height}" if self.size != (self.info.width, self.info.height) else ""
+        resize = [f"scale={width}:{height}"] if self.size != (self.info.width, self.info.height) else []
         seek = ["-ss", f"{seek_s:.6f}"] if seek_s > 0 else []
         every_frame = ["-fps_mode", "passthrough"] if ffmpeg.at_least(5, 1) else ["-vsync", "passthrough"]
+        if self.sample_every is None:
+            graph = ["-map", "0:V:0", "-an", "-sn", "-dn", "-vf", ",".join(["showinfo=checksum=0", *resize])]
+        else:
+            pick = [f"select=not(mod(n\\,{self.sample_every}))"] if self.sample_every > 1 else []
+            columns, rows = self._tile
+            thumbs = "scale={}:{}:flags=area,format=gray".format(*THUMB_SIZE)
+            tiles = f"tile={columns}x{rows},pad={width}:{rows * THUMB_SIZE[1]},format=rgb24"
+            rgb = ",".join([*pick, *resize, "format=rgb24"])
+            graph = ["-filter_complex", f"[0:V:0]showinfo=checksum=0,split[all][each];[all]{rgb}[rgb];"
+                     f"[each]{thumbs},{tiles}[thumbs];[rgb][thumbs]vstack[out]", "-map", "[out]"]  # fmt: skip
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
-            "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, "-map", "0:V:0", "-an", "-sn", "-dn",
-            "-vf", f"showinfo=checksum=0{scale}", *every_frame, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
+            "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, *graph,
+            *every_frame, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
+
+    @property
+    def _tile(self) -> tuple[int, int]:
+        """Columns and rows of the thumbnails below each sampled frame."""
+        columns = max(1, min(self.sample_every or 1, self.size[0] // THUMB_SIZE[0]))
+        return columns, -(-(self.sample_every or 1) // columns)
 
     def _number(self, done: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frame numbers of decoded frames ``done, done+1, …`` with ``times``, and which to hand out.
@@ -225,11 +279,9 @@ class FrameLoader(QueuedLoader):
         try:
             logger = threading.Thread(target=self._log.read, args=(proc.stderr,), name="facetools-ffmpeg-log", daemon=True)
             logger.start()
-            width, height = self.size
             done = 0
             while not self._stop.is_set():
-                frames = np.empty((self.batch_size, height, width, 3), np.uint8)
-                n = _read_frames(proc.stdout, frames)  # type: ignore[arg-type]
+                n, frames, rgb, luma = self._read_stretch(proc.stdout, done)  # type: ignore[arg-type]
                 if n == 0:
                     break
                 times = self._log.times(done, done + n, self.info.fps, self.timeout_s) + seek_s
@@ -238,10 +290,13 @@ class FrameLoader(QueuedLoader):
                     return False
                 done += n
                 if keep.any():
-                    tensor = torch.from_numpy(frames[:n][keep])
+                    pick = keep[rgb]
+                    tensor = torch.from_numpy(frames if pick.all() else frames[pick])  # boolean indexing would copy
                     if self.device.type == "cuda":
                         tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-                    if not self._put(FrameBatch(tensor, indices[keep], np.round(times[keep], 6), self.info.width / width)):
+                    thumbs = None if luma is None else Thumbnails(torch.from_numpy(luma[keep]), indices[keep], np.round(times[keep], 6))
+                    batch = FrameBatch(tensor, indices[rgb][pick], np.round(times[rgb][pick], 6), self.info.width / self.size[0], thumbs)
+                    if not self._put(batch):
                         return True
                 if indices[-1] >= self._last:
                     break
@@ -261,6 +316,24 @@ class FrameLoader(QueuedLoader):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+    def _read_stretch(self, pipe: BinaryIO, done: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray | None]:
+        """The next stretch of frames from frame ``done`` of this run (``batch_size`` RGB frames, or ``batch_size`` ×
+        ``sample_every`` frames where ffmpeg samples; fewer at the end): its length, its RGB frames, their positions
+        in it, and every frame's thumbnail where ffmpeg makes them."""
+        width, height = self.size
+        if self.sample_every is None:
+            frames = np.empty((self.batch_size, height, width, 3), np.uint8)
+            n = _read_frames(pipe, frames)
+            return n, frames[:n], np.arange(n), None
+        (columns, rows), (w, h), every = self._tile, THUMB_SIZE, self.sample_every
+        stacked = np.empty((self.batch_size, height + rows * h, width, 3), np.uint8)
+        got = _read_frames(pipe, stacked)
+        n = min(got * every, self._log.wait(done + got * every, self.timeout_s) - done)  # the last stretch may end early
+        grid = stacked[:got, height:, : columns * w, 0].reshape(got, rows, h, columns, w).transpose(0, 1, 3, 2, 4)
+        luma = np.ascontiguousarray(grid.reshape(got, rows * columns, h, w)[:, :every].reshape(-1, h, w)[:n])
+        rgb = np.arange(0, n, every)
+        return n, stacked[: len(rgb), :height], rgb, luma
 
     @property
     def frames_produced(self) -> int:
@@ -330,10 +403,16 @@ class _DecoderLog:
     def count(self) -> int:
         return len(self._times)
 
-    def times(self, start: int, stop: int, fps: float, timeout_s: float) -> np.ndarray:
-        """Times of frames ``[start, stop)`` in seconds; index/fps where ffmpeg gave none."""
+    def wait(self, stop: int, timeout_s: float) -> int:
+        """Wait until frames up to ``stop`` (exclusive) have passed, or ffmpeg has ended; the number of frames passed."""
         with self._changed:
             self._changed.wait_for(lambda: len(self._times) >= stop or self._closed, timeout=timeout_s)
+            return len(self._times)
+
+    def times(self, start: int, stop: int, fps: float, timeout_s: float) -> np.ndarray:
+        """Times of frames ``[start, stop)`` in seconds; index/fps where ffmpeg gave none."""
+        self.wait(stop, timeout_s)
+        with self._changed:
             known = self._times[start:stop]
         out = np.arange(start, stop, dtype=np.float64) / fps
         out[: len(known)] = [t if np.isfinite(t) else out[i] for i, t in enumerate(known)]

@@ -173,7 +173,7 @@ def extract(
         state = resumed.state if resumed else ExtractState()
         first = resumed.resume_frame if resumed else 0
         loader, decoder_reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=device, max_side=cfg.max_decode_side,
-                                             first=first)  # fmt: skip
+                                             first=first, sample_every=stride)  # fmt: skip
         shots = ShotDetector(cfg.shot_threshold)
         link = link_threshold(embedder)
         tracker = Tracker(cfg.track_iou, max_gap=max(stride, round(cfg.track_max_gap_s * info.fps)), keep=cfg.faces_per_track,
@@ -202,9 +202,10 @@ def extract(
                 batch = next(batches, None)
             if batch is None:
                 break
-            times.update(zip(batch.indices.tolist(), batch.times.tolist()))
+            stretch = batch if batch.thumbs is None else batch.thumbs  # every frame decoded, sampled or not
+            times.update(zip(stretch.indices.tolist(), stretch.times.tolist()))
             with timer("shots"):
-                shot_ids = shots.update(batch.frames, batch.indices)
+                shot_ids = shots.update_batch(batch)
             sel = np.flatnonzero(batch.indices % stride == 0)
             full = []
             for i in sel:  # a full pass at a shot's first sampled frame and every full_every frames
