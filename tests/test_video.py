@@ -103,3 +103,10 @@ def test_older_ffmpeg_gets_the_option_it_knows(version: str, new: bool, sample: 
     monkeypatch.setattr(ffmpeg, "version", lambda: version)
     command = FrameLoader(probe(sample)).command()
     assert ("-fps_mode" in command) is new and ("-vsync" in command) is not new  # -fps_mode arrived in ffmpeg 5.1
+
+
+def test_frames_narrower_than_a_thumbnail_come_whole_without_thumbnails(tmp_path: Path) -> None:
+    tiny = ffmpeg_video(tmp_path / "tiny.mp4", "-f", "lavfi", "-i", "testsrc=size=24x20:rate=25:duration=1", "-pix_fmt", "yuv420p")
+    batches = list(FrameLoader(probe(tiny), sample_every=5, timeout_s=20))
+    assert np.concatenate([b.indices for b in batches]).tolist() == list(range(25))
+    assert all(b.thumbs is None for b in batches), "no room to tile thumbnails below a 24 px frame"

@@ -199,7 +199,9 @@ class FrameLoader(QueuedLoader):
         super().__init__(info, batch_size=batch_size, device=device, max_side=max_side, queue_bytes=queue_bytes,
                          batch_bytes=batch_bytes, timeout_s=timeout_s, first=first, count=count)  # fmt: skip
         self._log = _DecoderLog()
-        self.sample_every = None if sample_every is None else (max(1, sample_every) if first == 0 else 1)
+        # thumbnails are tiled below the frames: a frame narrower than one sends every frame as RGB, without them
+        narrow = self.size[0] < THUMB_SIZE[0]
+        self.sample_every = None if sample_every is None or narrow else (max(1, sample_every) if first == 0 else 1)
 
     def _seek_s(self, back_s: float = 0.0) -> float:
         """Where ffmpeg starts decoding: half a frame interval (plus ``back_s``) before frame ``first``'s time."""
