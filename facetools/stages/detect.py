@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
 from facetools.stages.chunks import in_chunks, initial_chunk
+from facetools.stages.onet import FACENET_PYTORCH_INSTALL
 
 AROUND_CONTEXT = 3.0
 """Side of the square cut around a predicted box for re-detection, in multiples of the box's size."""
@@ -176,7 +177,7 @@ class FaceDetector(Detector):
         try:
             from facenet_pytorch import MTCNN
         except ImportError as exc:  # pragma: no cover - a dependency of the package
-            raise ModelLoadError("facenet-pytorch is not installed: pip install 'facenet-pytorch==2.5.3'") from exc
+            raise ModelLoadError(f"facenet-pytorch is not installed: {FACENET_PYTORCH_INSTALL}") from exc
         self.device = torch.device(device)
         self.long_side = long_side
         self.min_face_size = min_face_size

@@ -14,7 +14,7 @@ from torch import nn
 
 from facetools.errors import ModelLoadError
 
-INSTALL = "pip install 'facenet-pytorch==2.5.3'"
+FACENET_PYTORCH_INSTALL = "pip install 'facenet-pytorch==2.5.3'"
 
 
 class LandmarkONet(nn.Module):
@@ -40,10 +40,10 @@ def weights_path() -> Path:
     """facenet-pytorch's ``data/onet.pt``, found without importing the package."""
     spec = importlib.util.find_spec("facenet_pytorch")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(f"facenet-pytorch is not installed: {INSTALL}")
+        raise ModelLoadError(f"facenet-pytorch is not installed: {FACENET_PYTORCH_INSTALL}")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "onet.pt"
     if not path.is_file():
-        raise ModelLoadError(f"O-Net weights missing at {path}: {INSTALL}")
+        raise ModelLoadError(f"O-Net weights missing at {path}: {FACENET_PYTORCH_INSTALL}")
     return path
 
 
@@ -61,6 +61,6 @@ def load_landmark_onet() -> LandmarkONet:
     net = LandmarkONet()
     names = list(net.state_dict())
     if [tuple(t.shape) for t in tensors] != [tuple(v.shape) for v in net.state_dict().values()]:
-        raise ModelLoadError(f"{path} is not the O-Net this version of facetools expects: {INSTALL}")
+        raise ModelLoadError(f"{path} is not the O-Net this version of facetools expects: {FACENET_PYTORCH_INSTALL}")
     net.load_state_dict(dict(zip(names, tensors)))
     return net.eval().to(memory_format=torch.channels_last)
