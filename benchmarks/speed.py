@@ -57,7 +57,8 @@ from facetools.io.probe import probe
 def cpu():
     return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 c, t = cpu(), time.perf_counter()
-n = sum(b.decoded for b in FrameLoader(probe(sys.argv[1]), batch_size=16, sample_every=int(sys.argv[2]) or None))
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else None
+n = sum(b.decoded for b in FrameLoader(probe(sys.argv[1]), batch_size=16, sample_every=int(sys.argv[2]) or None, threads=threads))
 rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 print(json.dumps({"frames": n, "seconds": time.perf_counter() - t, "cpu_s": cpu() - c, "peak_rss_mb": rss}))
 """
@@ -87,6 +88,8 @@ import facetools  # before torch, as the CLI does: OpenMP threads sleep between 
 import torch
 a = facetools.analyze(sys.argv[1], device=sys.argv[2], **json.loads(sys.argv[4]))
 a.faces.to_csv(sys.argv[3], index=False)
+if len(sys.argv) > 5:
+    a.utilization.to_csv(sys.argv[5], index=False)
 r = a.run
 usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 peak = max(r.peak_rss_mb, usage / 1024)
@@ -95,7 +98,7 @@ threads = {"torch": torch.get_num_threads(), "cpus": os.cpu_count(),
 print(json.dumps({"frames": r.frames_decoded, "seconds": r.wall_seconds, "stages": r.stage_seconds, "stride": r.stride,
                   "full_passes": r.full_passes, "sampled": r.frames_detected, "identities": r.identities, "faces": r.faces,
                   "tracks": r.tracks, "embedder": r.embedder, "detector": r.detector, "decoder": r.decoder, "threads": threads,
-                  "peak_rss_mb": peak}))
+                  "peak_rss_mb": peak, "device": r.cuda_device_name or r.device, "peak_gpu_memory_mb": r.peak_gpu_memory_mb}))
 """
 
 REFERENCE = """

@@ -168,7 +168,7 @@ class FrameLoader(QueuedLoader):
     pipes, ffmpeg wrote a frame's thumbnail after the next RGB frame, and the reader waiting for
     it stalled). A stretch of ``batch_size`` × S frames makes one batch. From a frame ``first``
     > 0 the seek leaves ffmpeg's frame count unknown until frames arrive, so every frame is sent
-    as RGB there, with its thumbnail.
+    as RGB there, with its thumbnail. ffmpeg decodes on ``threads`` threads (default: the cores, at most 4).
 
     Example:
         >>> for batch in FrameLoader(probe("data/sample/sample.mp4"), batch_size=16):
@@ -191,6 +191,7 @@ class FrameLoader(QueuedLoader):
         count: int | None = None,
         times: np.ndarray | None = None,
         sample_every: int | None = None,
+        threads: int | None = None,
     ) -> None:
         # Random access: frames are found by their presentation time in this table of every frame's time.
         self._table = None if first == 0 and count is None else (frame_times(info) if times is None else np.asarray(times, np.float64))
@@ -202,6 +203,7 @@ class FrameLoader(QueuedLoader):
         # thumbnails are tiled below the frames: a frame narrower than one sends every frame as RGB, without them
         narrow = self.size[0] < THUMB_SIZE[0]
         self.sample_every = None if sample_every is None or narrow else (max(1, sample_every) if first == 0 else 1)
+        self.threads = threads or min(4, os.cpu_count() or 1)
 
     def _seek_s(self, back_s: float = 0.0) -> float:
         """Where ffmpeg starts decoding: half a frame interval (plus ``back_s``) before frame ``first``'s time."""
@@ -228,7 +230,7 @@ class FrameLoader(QueuedLoader):
                      f"[each]{thumbs},{tiles}[thumbs];[rgb][thumbs]vstack[out]", "-map", "[out]"]  # fmt: skip
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
-            "-threads", str(min(4, os.cpu_count() or 1)), *seek, "-i", self.info.path, *graph,
+            "-threads", str(self.threads), *seek, "-i", self.info.path, *graph,
             *every_frame, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
 
