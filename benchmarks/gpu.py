@@ -6,11 +6,12 @@ without CUDA it times the same steps on the CPU (``--device cpu``), to try the s
 
 Runs on ``--video`` (the crowd video looped to 20 s, as :mod:`speed` builds it):
 
-- decode only, every frame to RGB, on 4 ffmpeg threads and on every core;
+- decode only, every frame to RGB, on 4 ffmpeg threads and on every core, and downscaled to 1280 px by ffmpeg;
 - the detection engine at stride 1: every frame through batched MTCNN on the device, each face cropped to 160×160 there
   (``roi_align``), ``--engine-batch`` frames a call;
-- facetools (``analyze``) at defaults and at stride 1, and at stride 1 with FaceNet on the GPU as embedder. FaceNet's
-  VGGFace2 weights cannot be had offline, so that run uses random weights: timing only, its identities mean nothing.
+- facetools (``analyze``) at defaults and at stride 1, with the embedder ``auto`` picks and with FaceNet on the GPU.
+  FaceNet's VGGFace2 weights cannot be had offline, so those runs use random weights: timing only, their identities
+  mean nothing.
 
 Detection recall against full-resolution MTCNN is computed as in :mod:`speed`, from ``--reference`` (boxes cached by
 ``speed.py``; frames missing there are detected anew, which needs decord).
@@ -145,14 +146,18 @@ def main() -> int:
         faces, samples = files(key)
         return child(FACETOOLS, str(args.video), args.device, faces, json.dumps(options), samples)
 
+    facenet = {"embedder": "facenet", "facenet_weights": str(weights)}
     runs = [  # name, key of its faces and samples (None: a decode run), the run
         ("decode, 4 threads", None, lambda: child(DECODE, str(args.video), "0", "4")),
         ("decode, every core", None, lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()))),
+        ("decode at 1280 px, every core", None, lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()), "1280")),
         ("engine, stride 1", "engine", lambda: child(ENGINE, str(args.video), args.device, str(args.engine_batch), *files("engine"))),
         ("facetools defaults", "defaults", lambda: facetools_run("defaults", {})),
         ("facetools stride 1", "stride1", lambda: facetools_run("stride1", {"stride": 1})),
+        ("facetools defaults, FaceNet random weights (timing only)", "defaults_facenet",
+         lambda: facetools_run("defaults_facenet", facenet)),
         ("facetools stride 1, FaceNet random weights (timing only)", "stride1_facenet",
-         lambda: facetools_run("stride1_facenet", {"stride": 1, "embedder": "facenet", "facenet_weights": str(weights)})),
+         lambda: facetools_run("stride1_facenet", {"stride": 1, **facenet})),
     ]  # fmt: skip
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     for name, key, run in runs:

@@ -58,7 +58,8 @@ def cpu():
     return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 c, t = cpu(), time.perf_counter()
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else None
-n = sum(b.decoded for b in FrameLoader(probe(sys.argv[1]), batch_size=16, sample_every=int(sys.argv[2]) or None, threads=threads))
+size = {"max_side": int(sys.argv[4])} if len(sys.argv) > 4 else {}
+n = sum(b.decoded for b in FrameLoader(probe(sys.argv[1]), batch_size=16, sample_every=int(sys.argv[2]) or None, threads=threads, **size))
 rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 print(json.dumps({"frames": n, "seconds": time.perf_counter() - t, "cpu_s": cpu() - c, "peak_rss_mb": rss}))
 """

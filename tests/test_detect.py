@@ -165,3 +165,36 @@ def test_yunets_landmark_onet_equals_facenet_pytorchs_and_loads_without_torchvis
     code = f"import sys, torch; {load}; print('torchvision' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "False", "importing facenet_pytorch pulls in torchvision and torch._dynamo (1-2 s)"
+
+
+def test_area_crops_from_a_summed_area_table_equal_one_interpolate_per_crop() -> None:
+    """The CUDA path's crops: every box, odd sizes and image edges included, as ``interpolate(mode="area")`` of its crop."""
+    from facetools.stages.mtcnn import area_crops, summed_area
+
+    images = torch.rand(2, 3, 61, 83, generator=torch.Generator().manual_seed(0)) * 255
+    spans = torch.tensor([[0, 0, 61, 0, 83], [1, 5, 17, 40, 41], [1, 30, 61, 70, 83], [0, 3, 50, 9, 60], [1, 0, 1, 0, 1]])
+    image, y0, y1, x0, x1 = spans.T
+    for size in (24, 48):
+        got = area_crops(summed_area(images), image, y0, y1, x0, x1, size)
+        want = torch.cat([torch.nn.functional.interpolate(images[i : i + 1, :, a:b, c:d], size=(size, size), mode="area")
+                          for i, a, b, c, d in spans.tolist()])  # fmt: skip
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-3)
+
+
+def test_mtcnn_cascade_equals_facenet_pytorchs_detect_face(shared_data) -> None:  # noqa: ANN001
+    """Same boxes, scores and landmarks as facenet-pytorch's ``detect_face`` on a batch: a group photo's 6 faces, small ones."""
+    from facenet_pytorch.models.utils.detect_face import detect_face
+    from PIL import Image
+
+    from facetools.stages.mtcnn import cascade
+
+    photo = np.asarray(Image.open(shared_data / "images" / "group_multiface.jpg").convert("RGB"))
+    images = torch.from_numpy(np.stack([photo, photo[::-1, ::-1]]).copy()).permute(0, 3, 1, 2).float()
+    nets = FaceDetector("cpu")._nets
+    with torch.inference_mode():
+        ours = cascade(images, 12.0, nets, [0.6, 0.7, 0.7], 0.709)
+        boxes, points = detect_face(images.permute(0, 2, 3, 1), 12.0, *nets, [0.6, 0.7, 0.7], 0.709, "cpu")
+    assert [len(b) for b, _ in ours] == [len(b) for b in boxes] and len(ours[0][0]) >= 6
+    for (b, p), want_b, want_p in zip(ours, boxes, points):
+        np.testing.assert_array_equal(b, np.asarray(want_b, np.float32).reshape(-1, 5))
+        np.testing.assert_array_equal(p, np.asarray(want_p, np.float32).reshape(-1, 5, 2))

@@ -94,6 +94,19 @@ def test_auto_takes_sface_then_dlib_without_facenet_weights(tmp_path: Path, monk
         load_embedder("arcface")
 
 
+def test_an_opencv_that_cannot_read_sface_is_named_and_auto_takes_dlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCV 5.0 reads SFace's file but cannot rebuild it (no ``getLayersShapes``): seen on a GPU machine's image."""
+    import cv2
+
+    from facetools.stages.sface import SFaceEmbedder
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(cv2, "__version__", "5.0.0")
+    with pytest.raises(ModelLoadError, match=r"OpenCV 5\.0\.0 cannot load .*<5"):
+        SFaceEmbedder()
+    assert load_embedder("auto").name == "dlib"
+
+
 def test_facenet_input_matches_facenet_pytorch(detector) -> None:
     """Our crop equals facenet-pytorch's extract_face + fixed_image_standardization on real faces."""
     from facenet_pytorch.models.mtcnn import fixed_image_standardization

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
 from facetools.stages.chunks import in_chunks, initial_chunk
+from facetools.stages.mtcnn import cascade
 from facetools.stages.onet import FACENET_PYTORCH_INSTALL
 
 AROUND_CONTEXT = 3.0
@@ -219,10 +220,8 @@ class FaceDetector(Detector):
 
     def _mtcnn(self, images: torch.Tensor, min_size: float) -> list[tuple[np.ndarray, np.ndarray]]:
         """MTCNN on ``images`` (``N×3×H×W`` float): per image, boxes with scores ``(n, 5)`` and landmarks ``(n, 5, 2)``."""
-        from facenet_pytorch.models.utils.detect_face import detect_face
-
-        boxes, points = detect_face(images.permute(0, 2, 3, 1), min_size, *self._nets, list(self.thresholds), self.factor, self.device)
-        return [(np.asarray(b, np.float32).reshape(-1, 5), np.asarray(p, np.float32).reshape(-1, 5, 2)) for b, p in zip(boxes, points)]
+        found = cascade(images, min_size, self._nets, list(self.thresholds), self.factor)
+        return [(b.astype(np.float32).reshape(-1, 5), p.astype(np.float32).reshape(-1, 5, 2)) for b, p in found]
 
     def _detections(self, per_image: list[tuple[np.ndarray, np.ndarray]], frames: np.ndarray, to_original: float) -> Detections:
         """MTCNN's boxes and landmarks of each image (or predicted box) as :class:`Detections` of ``frames``, above ``min_score``."""

@@ -162,8 +162,8 @@ def embed_patches(embedder: Embedder, patches: list[FacePatch]) -> np.ndarray:
 def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None) -> Embedder:
     """Build the embedder ``name``: ``facenet``, ``sface``, ``dlib`` or ``auto``.
 
-    ``auto`` takes FaceNet where its weights are present, else SFace where installed (better than
-    dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
+    ``auto`` takes FaceNet where its weights are present, else SFace where installed and readable by the installed OpenCV
+    (better than dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
     """
     from facetools.stages.sface import SFACE_FILE, SFaceEmbedder
 
@@ -176,7 +176,15 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     if name == "auto":
         if facenet_weights_path(weights).is_file():
             return FaceNetEmbedder(device, weights)
-        return SFaceEmbedder() if opencv_zoo.installed(SFACE_FILE) else DlibEmbedder()
+        if not opencv_zoo.installed(SFACE_FILE):
+            return DlibEmbedder()
+        try:
+            return SFaceEmbedder()
+        except ModelLoadError as refused:  # an OpenCV that cannot read SFace (5.x): dlib where it is installed
+            try:
+                return DlibEmbedder()
+            except ModelLoadError as exc:
+                raise ModelLoadError(f"{refused}; {exc}") from exc
     raise ModelLoadError(f"unknown embedder {name!r}: choose auto, facenet, sface or dlib")
 
 

@@ -102,10 +102,13 @@ class SFaceEmbedder:
     def __init__(self) -> None:
         cv2 = opencv()
         path = self.weights_file = model_path(SFACE_FILE, SFACE_SHA256)
+        refused = f"OpenCV {cv2.__version__} cannot load {path.name}: use opencv-python-headless>=4.8,<5"
+        if int(cv2.__version__.split(".")[0]) >= 5:  # 5.0 reads the file but has no getLayersShapes to rebuild it from
+            raise ModelLoadError(refused)
         try:
             net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
-            raise ModelLoadError(f"OpenCV {cv2.__version__} cannot load {path.name}: use opencv-python-headless>=4.8,<5 ({exc})") from exc
+            raise ModelLoadError(f"{refused} ({exc})") from exc
         self._net = _MobileFaceNet(net).eval()
         probe = np.random.default_rng(0).uniform(0, 255, (1, 3, 112, 112)).astype(np.float32)
         net.setInput(probe)
