@@ -8,7 +8,8 @@ Runs on ``--video`` (the crowd video looped to 20 s, as :mod:`speed` builds it):
 
 - decode only, every frame to RGB, on 4 ffmpeg threads and on every core, and downscaled to 1280 px by ffmpeg;
 - the detection engine at stride 1: every frame through batched MTCNN on the device, each face cropped to 160×160 there
-  (``roi_align``), ``--engine-batch`` frames a call;
+  (``roi_align``), ``--engine-batch`` frames a call; again on frames ffmpeg decodes at MTCNN's 1280 px, and so with
+  torchvision's NMS by coordinate offsets at every size; and the operators of 3 batches (``torch.profiler``);
 - facetools (``analyze``) at defaults and at stride 1, with the embedder ``auto`` picks and with FaceNet on the GPU.
   FaceNet's VGGFace2 weights cannot be had offline, so those runs use random weights: timing only, their identities
   mean nothing.
@@ -42,7 +43,12 @@ from facetools.io.loader import FrameLoader
 from facetools.io.probe import probe
 from facetools.run.monitor import ResourceMonitor
 from facetools.stages.detect import load_detector
-video, device, batch, faces_csv, samples_csv = sys.argv[1], torch.device(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+video, device, faces_csv, samples_csv = sys.argv[1], torch.device(sys.argv[2]), sys.argv[3], sys.argv[4]
+opts = json.loads(sys.argv[5]); batch = opts["batch"]
+if opts.get("offset_nms"):  # torchvision's coordinate trick at every size (it loops over images above 20000 boxes on CUDA)
+    import torchvision.ops
+    from torchvision.ops.boxes import _batched_nms_coordinate_trick
+    torchvision.ops.batched_nms = _batched_nms_coordinate_trick
 info = probe(video)
 detector = load_detector("mtcnn", device)
 warm = read_frames(info, range(batch))
@@ -53,7 +59,16 @@ rows, frames, chips = [], 0, 0
 with ResourceMonitor(10.0) as monitor:
     started = time.perf_counter()
     loader = iter(FrameLoader(info, batch_size=batch, device=device, batch_bytes=batch * info.width * info.height * 3,
-                              threads=os.cpu_count()))
+                              threads=os.cpu_count(), max_side=opts.get("max_side", 1920)))
+    if opts.get("profile"):  # only the operators of 3 batches, by GPU and by CPU time
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])) as prof:
+            for _ in range(3):
+                b = next(loader); detector.detect(b.frames, b.indices, b.scale)
+            sync()
+        keys = (("cuda_time_total",) if device.type == "cuda" else ()) + ("cpu_time_total", "self_cpu_time_total")
+        print(json.dumps({"profile": "\\n".join(prof.key_averages().table(sort_by=k, row_limit=20) for k in keys)}))
+        sys.exit()
     while True:
         t = time.perf_counter(); b = next(loader, None); seconds["decode_wait"] += time.perf_counter() - t
         if b is None:
@@ -129,7 +144,7 @@ def main() -> int:
     parser.add_argument("--recall-frames", type=int, default=60)
     parser.add_argument("--out", type=Path, required=True, help="where gpu.json and the utilisation plots go")
     parser.add_argument("--work", type=Path, default=Path("/tmp/facetools-gpu"), help="faces, samples and weights of the runs")
-    parser.add_argument("--skip", default="", help="comma-separated runs to leave out")
+    parser.add_argument("--skip", default="", help="comma-separated keys of runs to leave out (decode_4, engine, stride1, ...)")
     args = parser.parse_args()
     for folder in (args.out, args.work):
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,12 +161,19 @@ def main() -> int:
         faces, samples = files(key)
         return child(FACETOOLS, str(args.video), args.device, faces, json.dumps(options), samples)
 
+    def engine(key: str, **options: object) -> dict:
+        return child(ENGINE, str(args.video), args.device, *files(key), json.dumps({"batch": args.engine_batch, **options}))
+
     facenet = {"embedder": "facenet", "facenet_weights": str(weights)}
-    runs = [  # name, key of its faces and samples (None: a decode run), the run
-        ("decode, 4 threads", None, lambda: child(DECODE, str(args.video), "0", "4")),
-        ("decode, every core", None, lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()))),
-        ("decode at 1280 px, every core", None, lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()), "1280")),
-        ("engine, stride 1", "engine", lambda: child(ENGINE, str(args.video), args.device, str(args.engine_batch), *files("engine"))),
+    runs = [  # name, key (--skip; the names of its faces and samples), the run
+        ("decode, 4 threads", "decode_4", lambda: child(DECODE, str(args.video), "0", "4")),
+        ("decode, every core", "decode_all", lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()))),
+        ("decode at 1280 px, every core", "decode_1280", lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()), "1280")),
+        ("engine, stride 1", "engine", lambda: engine("engine")),
+        ("engine, stride 1, decoded at 1280 px", "engine_1280", lambda: engine("engine_1280", max_side=1280)),
+        ("engine, stride 1, decoded at 1280 px, NMS by offsets", "engine_1280_nms",
+         lambda: engine("engine_1280_nms", max_side=1280, offset_nms=True)),
+        ("engine profile", "profile", lambda: engine("profile", max_side=1280, profile=True)),
         ("facetools defaults", "defaults", lambda: facetools_run("defaults", {})),
         ("facetools stride 1", "stride1", lambda: facetools_run("stride1", {"stride": 1})),
         ("facetools defaults, FaceNet random weights (timing only)", "defaults_facenet",
@@ -161,8 +183,10 @@ def main() -> int:
     ]  # fmt: skip
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     for name, key, run in runs:
-        if (key or name) in skip:
+        if key in skip:
             continue
+        faces, samples = files(key)
+        Path(faces).unlink(missing_ok=True)
         started = time.perf_counter()
         try:
             r = run()
@@ -170,9 +194,11 @@ def main() -> int:
             report["runs"][name] = {"error": str(exc)[-800:]}
             print(f"{name}: FAILED\n{str(exc)[-800:]}", flush=True)
             continue
+        if "profile" in r:
+            print(r["profile"], flush=True)
+            continue
         r |= {"fps": round(_fps(r), 1), "realtime": round(_fps(r) / 25.0, 2), "process_s": round(time.perf_counter() - started, 1)}
-        if key:
-            faces, samples = files(key)
+        if Path(faces).is_file():  # a run that detects
             checked, total, found, extra = recall(args.video, Path(faces), r, args.recall_frames, cache)
             r["recall"] = {"frames": checked, "reference_faces": total, "found": found, "share": round(found / max(total, 1), 3),
                            "not_in_reference": extra}  # fmt: skip
