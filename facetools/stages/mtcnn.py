@@ -4,8 +4,9 @@ facenet-pytorch's ``detect_face`` cuts and resizes each candidate box in a Pytho
 (thousands per batch). On an H100 that loop held batched detection of 1080p frames at 16 frames/s with the GPU 19 % busy
 (``benchmarks/gpu.py``). On CUDA all crops of a stage come from one summed-area table instead: the same area averages as
 ``interpolate(mode="area")``, summed in float64. The stages, thresholds and helpers (facenet-pytorch's box regression and
-NMS) are those of ``detect_face``: on the CPU, which keeps the per-box loop (building the table cost more there: 0.84
-against 0.52 s for 4 frames of 1280×720), its results are the same; on CUDA they agree within float rounding.
+NMS) are those of ``detect_face``: on the CPU, which keeps the per-box loop (the table cost more there: 1.31 against
+1.08 s for 4 frames of 1280×720, 2.88 against 2.39 s for 8), its results are the same; on CUDA they agree within float
+rounding. On the H100 batched detection went from 16 to 136-143 frames/s (same 2697 faces on the 20 s crowd video).
 """
 
 from __future__ import annotations
