@@ -9,7 +9,8 @@ Runs on ``--video`` (the crowd video looped to 20 s, as :mod:`speed` builds it):
 - decode only, every frame to RGB, on 4 ffmpeg threads and on every core, and downscaled to 1280 px by ffmpeg;
 - the detection engine at stride 1: every frame through batched MTCNN on the device, each face cropped to 160×160 there
   (``roi_align``), ``--engine-batch`` frames a call; again on frames ffmpeg decodes at MTCNN's 1280 px, and so with
-  torchvision's NMS by coordinate offsets at every size; and the operators of 3 batches (``torch.profiler``);
+  torchvision's NMS by coordinate offsets at every size, and with 2 batches detected at once (threads, each on its own
+  CUDA stream); and the operators of 3 batches (``torch.profiler``);
 - facetools (``analyze``) at defaults and at stride 1, with the embedder ``auto`` picks and with FaceNet on the GPU.
   FaceNet's VGGFace2 weights cannot be had offline, so those runs use random weights: timing only, their identities
   mean nothing.
@@ -34,7 +35,7 @@ from pathlib import Path
 from speed import DECODE, FACETOOLS, _fps, child, recall
 
 ENGINE = """
-import json, os, sys, time
+import collections, concurrent.futures, json, os, sys, threading, time
 import facetools  # before torch, as the CLI does
 import numpy as np, torch
 from torchvision.ops import roi_align
@@ -53,7 +54,7 @@ info = probe(video)
 detector = load_detector("mtcnn", device)
 warm = read_frames(info, range(batch))
 detector.detect(warm.frames.to(device), warm.indices, warm.scale)
-sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+sync = (lambda: torch.cuda.current_stream(device).synchronize()) if device.type == "cuda" else (lambda: None)
 seconds = {"decode_wait": 0.0, "detect": 0.0, "crop": 0.0}
 rows, frames, chips = [], 0, 0
 with ResourceMonitor(10.0) as monitor:
@@ -69,19 +70,43 @@ with ResourceMonitor(10.0) as monitor:
         keys = (("cuda_time_total",) if device.type == "cuda" else ()) + ("cpu_time_total", "self_cpu_time_total")
         print(json.dumps({"profile": "\\n".join(prof.key_averages().table(sort_by=k, row_limit=20) for k in keys)}))
         sys.exit()
-    while True:
-        t = time.perf_counter(); b = next(loader, None); seconds["decode_wait"] += time.perf_counter() - t
-        if b is None:
-            break
+    local = threading.local()
+
+    def work(b):  # detect, then crop each face: on its own CUDA stream where batches run in threads
+        if device.type == "cuda" and workers > 1:
+            if not hasattr(local, "stream"):
+                local.stream = torch.cuda.Stream(device)
+            local.stream.wait_stream(torch.cuda.default_stream(device))
+            with torch.cuda.stream(local.stream):
+                return crop(b, detect(b))
+        return crop(b, detect(b))
+
+    def detect(b):
         t = time.perf_counter(); found = detector.detect(b.frames, b.indices, b.scale); seconds["detect"] += time.perf_counter() - t
-        t = time.perf_counter()
+        return found
+
+    def crop(b, found):
+        t = time.perf_counter(); n = 0
         if len(found):
             at = np.searchsorted(b.indices, found.frame).astype(np.float32)[:, None]
             rois = torch.from_numpy(np.hstack([at, found.boxes / b.scale])).to(device)
-            chips += len(roi_align(b.frames.permute(0, 3, 1, 2).float(), rois, output_size=160, aligned=True))
+            n = len(roi_align(b.frames.permute(0, 3, 1, 2).float(), rois, output_size=160, aligned=True))
         sync(); seconds["crop"] += time.perf_counter() - t
-        frames += len(b)
-        rows += [[int(f), *box] for f, box in zip(found.frame, found.boxes.tolist())]
+        return b, found, n
+
+    workers = opts.get("workers", 1)
+    pending = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        while True:
+            t = time.perf_counter(); b = next(loader, None); seconds["decode_wait"] += time.perf_counter() - t
+            if b is not None:
+                pending.append(pool.submit(work, b))
+            while pending and (len(pending) >= workers or b is None):
+                b_done, found, n = pending.popleft().result()
+                frames += len(b_done); chips += n
+                rows += [[int(f), *box] for f, box in zip(found.frame, found.boxes.tolist())]
+            if b is None:
+                break
     sync(); wall = time.perf_counter() - started
 import pandas as pd
 pd.DataFrame(rows, columns=["frame", "x1", "y1", "x2", "y2"]).to_csv(faces_csv, index=False)
@@ -173,6 +198,8 @@ def main() -> int:
         ("engine, stride 1, decoded at 1280 px", "engine_1280", lambda: engine("engine_1280", max_side=1280)),
         ("engine, stride 1, decoded at 1280 px, NMS by offsets", "engine_1280_nms",
          lambda: engine("engine_1280_nms", max_side=1280, offset_nms=True)),
+        ("engine, stride 1, decoded at 1280 px, 2 batches at once (threads, CUDA streams)", "engine_1280_2",
+         lambda: engine("engine_1280_2", max_side=1280, workers=2)),
         ("engine profile", "profile", lambda: engine("profile", max_side=1280, profile=True)),
         ("facetools defaults", "defaults", lambda: facetools_run("defaults", {})),
         ("facetools stride 1", "stride1", lambda: facetools_run("stride1", {"stride": 1})),
