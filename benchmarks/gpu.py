@@ -9,8 +9,8 @@ Runs on ``--video`` (the crowd video looped to 20 s, as :mod:`speed` builds it):
 - decode only, every frame to RGB, on 4 ffmpeg threads and on every core, and downscaled to 1280 px by ffmpeg;
 - the detection engine at stride 1: every frame through batched MTCNN on the device, each face cropped to 160×160 there
   (``roi_align``), ``--engine-batch`` frames a call; again on frames ffmpeg decodes at MTCNN's 1280 px, and so with
-  torchvision's NMS by coordinate offsets at every size, and with 2 batches detected at once (threads, each on its own
-  CUDA stream); and the operators of 3 batches (``torch.profiler``);
+  torchvision's NMS by coordinate offsets at every size, and with 2, 3 or 4 batches detected at once (threads, each on
+  its own CUDA stream); and the operators of 3 batches (``torch.profiler``);
 - facetools (``analyze``) at defaults and at stride 1, with the embedder ``auto`` picks and with FaceNet on the GPU.
   FaceNet's VGGFace2 weights cannot be had offline, so those runs use random weights: timing only, their identities
   mean nothing.
@@ -24,6 +24,7 @@ Usage: python benchmarks/gpu.py --video reports/benchmarks/speed/base_20s.mp4 --
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -198,8 +199,8 @@ def main() -> int:
         ("engine, stride 1, decoded at 1280 px", "engine_1280", lambda: engine("engine_1280", max_side=1280)),
         ("engine, stride 1, decoded at 1280 px, NMS by offsets", "engine_1280_nms",
          lambda: engine("engine_1280_nms", max_side=1280, offset_nms=True)),
-        ("engine, stride 1, decoded at 1280 px, 2 batches at once (threads, CUDA streams)", "engine_1280_2",
-         lambda: engine("engine_1280_2", max_side=1280, workers=2)),
+        *((f"engine, stride 1, decoded at 1280 px, {n} batches at once (threads, CUDA streams)", f"engine_1280_{n}",
+           functools.partial(engine, f"engine_1280_{n}", max_side=1280, workers=n)) for n in (2, 3, 4)),
         ("engine profile", "profile", lambda: engine("profile", max_side=1280, profile=True)),
         ("facetools defaults", "defaults", lambda: facetools_run("defaults", {})),
         ("facetools stride 1", "stride1", lambda: facetools_run("stride1", {"stride": 1})),
