@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -110,3 +111,14 @@ def test_frames_narrower_than_a_thumbnail_come_whole_without_thumbnails(tmp_path
     batches = list(FrameLoader(probe(tiny), sample_every=5, timeout_s=20))
     assert np.concatenate([b.indices for b in batches]).tolist() == list(range(25))
     assert all(b.thumbs is None for b in batches), "no room to tile thumbnails below a 24 px frame"
+
+
+def test_decoder_threads_default_to_the_cores_at_most_4_and_can_be_set(sample: Path) -> None:
+    def threads(loader: FrameLoader) -> str:
+        command = loader.command()
+        return command[command.index("-threads") + 1]
+
+    assert threads(FrameLoader(probe(sample))) == str(min(4, os.cpu_count() or 1))
+    one = FrameLoader(probe(sample), threads=1, batch_size=8)
+    assert threads(one) == "1"
+    assert np.concatenate([b.indices for b in one]).tolist() == list(range(probe(sample).frame_count))
