@@ -181,6 +181,17 @@ def test_area_crops_from_a_summed_area_table_equal_one_interpolate_per_crop() ->
         torch.testing.assert_close(got, want, rtol=0, atol=1e-3)
 
 
+def test_candidates_whose_crop_lies_outside_the_image_are_dropped_with_their_box() -> None:
+    """facetools drops them; ``detect_face`` skipped their crop but kept the box, misaligning boxes and crops."""
+    from facetools.stages.mtcnn import _crops, summed_area
+
+    images = torch.rand(1, 3, 50, 60) * 255
+    boxes = torch.tensor([[70.0, 10, 90, 30, 0.9], [5, 5, 25, 25, 0.8], [10, 60, 30, 80, 0.7]])
+    for table in (None, summed_area(images)):
+        kept, image, crops = _crops(images, table, boxes, torch.zeros(3, dtype=torch.int64), 24)
+        assert kept[:, 4].tolist() == [pytest.approx(0.8)] and crops.shape == (1, 3, 24, 24)
+
+
 def test_mtcnn_cascade_equals_facenet_pytorchs_detect_face(shared_data) -> None:  # noqa: ANN001
     """Same boxes, scores and landmarks as facenet-pytorch's ``detect_face`` on a batch: a group photo's 6 faces, small ones."""
     from facenet_pytorch.models.utils.detect_face import detect_face

@@ -98,6 +98,7 @@ def cascade(
     table = summed_area(images) if len(boxes) and images.is_cuda else None
     if len(boxes):
         boxes, image, crops = _crops(images, table, boxes, image, 24)
+    if len(boxes):  # every crop may have been empty
         reg, prob = fixed_batch_process((crops - 127.5) * 0.0078125, rnet)
         passed = prob[:, 1] > thresholds[1]
         boxes, image, reg = torch.cat([boxes[passed, :4], prob[passed, 1:2]], 1), image[passed], reg[passed]
@@ -106,6 +107,7 @@ def cascade(
         image = image[keep]
     if len(boxes):
         boxes, image, crops = _crops(images, table, boxes, image, 48)
+    if len(boxes):
         reg, marks, prob = fixed_batch_process((crops - 127.5) * 0.0078125, onet)
         passed = prob[:, 1] > thresholds[2]
         boxes, image, reg, marks = torch.cat([boxes[passed, :4], prob[passed, 1:2]], 1), image[passed], reg[passed], marks[passed]
