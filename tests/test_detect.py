@@ -148,23 +148,30 @@ def test_config_help_states_each_detectors_own_defaults() -> None:
     assert f"MTCNN {FaceDetector.min_score}, YuNet {YuNetDetector.min_score}" in helps["min_score"]
 
 
-def test_yunets_landmark_onet_equals_facenet_pytorchs_and_loads_without_torchvision() -> None:
+def test_mtcnns_networks_equal_facenet_pytorchs_and_both_detectors_load_without_torchvision() -> None:
+    """P-Net, R-Net and O-Net rebuilt from facenet-pytorch's files give its networks' outputs exactly; loading MTCNN or YuNet
+    (whose landmarks O-Net places) imports neither facenet-pytorch nor torchvision, which pulls in torch._dynamo (1-2 s)."""
     import subprocess
     import sys
 
-    from facenet_pytorch.models.mtcnn import ONet
+    from facenet_pytorch import MTCNN
 
-    from facetools.stages.onet import load_landmark_onet
+    from facetools.stages.mtcnn_nets import load_nets
 
+    model = MTCNN(device="cpu")
+    theirs = (model.pnet, model.rnet.to(memory_format=torch.channels_last), model.onet.to(memory_format=torch.channels_last))
     crops = torch.from_numpy(data.astronaut()[None]).permute(0, 3, 1, 2).float()
     crops = (torch.nn.functional.interpolate(crops, size=(48, 48), mode="area") - 127.5) / 128
     crops = torch.cat([crops, torch.rand(3, 3, 48, 48) * 2 - 1])
     with torch.inference_mode():
-        torch.testing.assert_close(load_landmark_onet()(crops), ONet().eval()(crops)[1], rtol=0, atol=1e-5)
-    load = "from facetools.stages.detect import load_detector; load_detector('yunet', torch.device('cpu'))"
-    code = f"import sys, torch; {load}; print('torchvision' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split()[-1] == "False", "importing facenet_pytorch pulls in torchvision and torch._dynamo (1-2 s)"
+        for ours, net, x in zip(load_nets(), theirs, (crops, crops[..., :24, :24], crops)):
+            for got, want in zip(ours(x), net.eval()(x)):
+                torch.testing.assert_close(got, want, rtol=0, atol=0)
+    for name in ("yunet", "mtcnn"):
+        load = f"from facetools.stages.detect import load_detector; load_detector('{name}', torch.device('cpu'))"
+        code = f"import sys, torch; {load}; print(any(m in sys.modules for m in ('torchvision', 'facenet_pytorch')))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.split()[-1] == "False", name
 
 
 def test_area_crops_from_a_summed_area_table_equal_one_interpolate_per_crop() -> None:

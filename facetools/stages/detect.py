@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from facetools.errors import ModelLoadError
 from facetools.stages.chunks import in_chunks, initial_chunk
 from facetools.stages.mtcnn import cascade
-from facetools.stages.onet import FACENET_PYTORCH_INSTALL
+from facetools.stages.mtcnn_nets import load_nets
 
 AROUND_CONTEXT = 3.0
 """Side of the square cut around a predicted box for re-detection, in multiples of the box's size."""
@@ -175,10 +175,6 @@ class FaceDetector(Detector):
         factor: float = 0.709,
         min_score: float = min_score,
     ) -> None:
-        try:
-            from facenet_pytorch import MTCNN
-        except ImportError as exc:  # pragma: no cover - a dependency of the package
-            raise ModelLoadError(f"facenet-pytorch is not installed: {FACENET_PYTORCH_INSTALL}") from exc
         self.device = torch.device(device)
         self.long_side = long_side
         self.min_face_size = min_face_size
@@ -186,10 +182,7 @@ class FaceDetector(Detector):
         self.factor = factor
         self.min_score = min_score
         self.chunk = 0  # frames per MTCNN call, chosen on first use
-        model = MTCNN(device=self.device)
-        # R-Net and O-Net run about twice as fast on a CPU with channels-last weights; P-Net does not
-        self._nets = (model.pnet.eval(), model.rnet.eval().to(memory_format=torch.channels_last),
-                      model.onet.eval().to(memory_format=torch.channels_last))  # fmt: skip
+        self._nets = load_nets(self.device)
 
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
         """Find faces in ``frames`` (uint8 ``N×H×W×3``); ``scale`` maps frame pixels to original pixels.

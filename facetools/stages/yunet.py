@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 
 from facetools.errors import ModelLoadError
 from facetools.stages.detect import AROUND_CONTEXT, Detections, Detector, misses, square_cut
-from facetools.stages.onet import load_landmark_onet
+from facetools.stages.mtcnn_nets import load_onet
 from facetools.stages.opencv_zoo import model_path, opencv
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
@@ -46,7 +46,7 @@ class YuNetDetector(Detector):
         self.long_side = long_side
         self.min_face_size = min_face_size
         self.min_score = min_score
-        self._onet = load_landmark_onet()
+        self._onet = load_onet()
 
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
         return Detections.concat([self._detect(frame, int(i), scale) for frame, i in zip(frames, indices)])
@@ -80,7 +80,7 @@ class YuNetDetector(Detector):
             crop = square_cut(frame, x0, y0, side).permute(2, 0, 1)[None].float()
             crops.append(F.interpolate(crop, size=(48, 48), mode="area"))
             squares.append((x0, y0, side))
-        points = self._onet((torch.cat(crops) - 127.5) * 0.0078125).numpy()  # x of the five, then y, in [0, 1] of the square
+        points = self._onet((torch.cat(crops) - 127.5) * 0.0078125)[1].numpy()  # x of the five, then y, in [0, 1] of the square
         square = np.asarray(squares, np.float32)
         xy = np.stack([points[:, :5], points[:, 5:]], axis=2) * square[:, None, 2:] + square[:, None, :2]
         return xy.astype(np.float32)
