@@ -9,8 +9,8 @@ Runs on ``--video`` (the crowd video looped to 20 s, as :mod:`speed` builds it):
 - decode only, every frame to RGB, on 4 ffmpeg threads and on every core, and downscaled to 1280 px by ffmpeg;
 - the detection engine at stride 1: every frame through batched MTCNN on the device, each face cropped to 160×160 there
   (``roi_align``), ``--engine-batch`` frames a call; again on frames ffmpeg decodes at MTCNN's 1280 px, and so with
-  torchvision's NMS by coordinate offsets at every size, and with 2, 3 or 4 batches detected at once (threads, each on
-  its own CUDA stream); and the operators of 3 batches (``torch.profiler``);
+  2, 3 or 4 batches detected at once (threads, each on its own CUDA stream); and the operators of 3 batches
+  (``torch.profiler``);
 - facetools (``analyze``) at defaults and at stride 1, with the embedder ``auto`` picks and with FaceNet on the GPU.
   FaceNet's VGGFace2 weights cannot be had offline, so those runs use random weights: timing only, their identities
   mean nothing.
@@ -47,10 +47,6 @@ from facetools.run.monitor import ResourceMonitor
 from facetools.stages.detect import load_detector
 video, device, faces_csv, samples_csv = sys.argv[1], torch.device(sys.argv[2]), sys.argv[3], sys.argv[4]
 opts = json.loads(sys.argv[5]); batch = opts["batch"]
-if opts.get("offset_nms"):  # torchvision's coordinate trick at every size (it loops over images above 20000 boxes on CUDA)
-    import torchvision.ops
-    from torchvision.ops.boxes import _batched_nms_coordinate_trick
-    torchvision.ops.batched_nms = _batched_nms_coordinate_trick
 info = probe(video)
 detector = load_detector("mtcnn", device)
 warm = read_frames(info, range(batch))
@@ -197,8 +193,6 @@ def main() -> int:
         ("decode at 1280 px, every core", "decode_1280", lambda: child(DECODE, str(args.video), "0", str(os.cpu_count()), "1280")),
         ("engine, stride 1", "engine", lambda: engine("engine")),
         ("engine, stride 1, decoded at 1280 px", "engine_1280", lambda: engine("engine_1280", max_side=1280)),
-        ("engine, stride 1, decoded at 1280 px, NMS by offsets", "engine_1280_nms",
-         lambda: engine("engine_1280_nms", max_side=1280, offset_nms=True)),
         *((f"engine, stride 1, decoded at 1280 px, {n} batches at once (threads, CUDA streams)", f"engine_1280_{n}",
            functools.partial(engine, f"engine_1280_{n}", max_side=1280, workers=n)) for n in (2, 3, 4)),
         ("engine profile", "profile", lambda: engine("profile", max_side=1280, profile=True)),
