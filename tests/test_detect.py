@@ -216,3 +216,17 @@ def test_mtcnn_cascade_equals_facenet_pytorchs_detect_face(shared_data) -> None:
     for (b, p), want_b, want_p in zip(ours, boxes, points):
         np.testing.assert_array_equal(b, np.asarray(want_b, np.float32).reshape(-1, 5))
         np.testing.assert_array_equal(p, np.asarray(want_p, np.float32).reshape(-1, 5, 2))
+
+
+def test_without_torchvisions_nms_mtcnn_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torchvision'] = None\n"  # an import that fails
+        "from facetools.stages import mtcnn_nets as m\n"
+        "m._package_dir = lambda name: None\n"  # and no library of it to load
+        "try:\n    m.nms_operator()\nexcept m.ModelLoadError as exc:\n    print(exc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "torchvision's NMS is not available" in out.stdout and "pip install" in out.stdout

@@ -118,6 +118,10 @@ def nms_operator() -> Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor
             return torch.ops.torchvision.nms
         except (OSError, AttributeError, RuntimeError):
             continue
-    import torchvision  # noqa: F401  (registers its operators)
+    try:
+        import torchvision  # noqa: F401  (registers its operators)
 
-    return torch.ops.torchvision.nms
+        return torch.ops.torchvision.nms
+    except (ImportError, AttributeError, RuntimeError) as exc:  # missing, or built for another torch
+        raise ModelLoadError(f"torchvision's NMS is not available ({exc}): pip install the torchvision built for torch "
+                             f"{torch.__version__}") from exc  # fmt: skip
