@@ -28,7 +28,6 @@ import functools
 import json
 import os
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -116,9 +115,9 @@ print(json.dumps({"frames": frames, "seconds": wall, "faces": len(rows), "chips"
 
 def environment(device: str) -> dict:
     """What the machine is: Python, torch, its GPU, OpenCV, ffmpeg and the cores."""
-    import subprocess
-
     import torch
+
+    from facetools.io import ffmpeg
 
     out = {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(), "device": device}
     if torch.cuda.is_available():
@@ -129,8 +128,7 @@ def environment(device: str) -> dict:
         out["opencv"] = cv2.__version__
     except ImportError:
         out["opencv"] = None
-    ffmpeg = shutil.which("ffmpeg")
-    out["ffmpeg"] = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0] if ffmpeg else None
+    out["ffmpeg"] = ffmpeg.version()
     return out
 
 

@@ -213,8 +213,7 @@ class FaceDetector(Detector):
 
     def _mtcnn(self, images: torch.Tensor, min_size: float) -> list[tuple[np.ndarray, np.ndarray]]:
         """MTCNN on ``images`` (``N×3×H×W`` float): per image, boxes with scores ``(n, 5)`` and landmarks ``(n, 5, 2)``."""
-        found = cascade(images, min_size, self._nets, list(self.thresholds), self.factor)
-        return [(b.astype(np.float32).reshape(-1, 5), p.astype(np.float32).reshape(-1, 5, 2)) for b, p in found]
+        return cascade(images, min_size, self._nets, list(self.thresholds), self.factor)
 
     def _detections(self, per_image: list[tuple[np.ndarray, np.ndarray]], frames: np.ndarray, to_original: float) -> Detections:
         """MTCNN's boxes and landmarks of each image (or predicted box) as :class:`Detections` of ``frames``, above ``min_score``."""
