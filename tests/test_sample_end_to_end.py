@@ -6,6 +6,7 @@ import numpy as np
 
 from facetools.devdata.evaluate import evaluate
 from facetools.devdata.synth import truth_segments
+from facetools.stages.sface import native_bfloat16
 
 
 def test_two_identities_with_real_screen_time(sample_analysis) -> None:
@@ -55,6 +56,7 @@ def test_run_json_records_the_run(sample_analysis) -> None:
     assert {"detect", "embed", "decode_wait"} <= set(run.stage_seconds) and run.identify_seconds > 0
     assert run.peak_rss_mb > 0 and run.frames_per_second > 0
     assert "torch" in run.versions and run.config["embedder"] == "sface" and run.space.startswith("sface/")
+    assert run.embedder_precision == ("bfloat16" if native_bfloat16() else "float32")
     util = sample_analysis.utilization
     assert len(util) >= 2 and util["cpu_percent"].notna().all()
     assert "detect, track" in set(util["stage"])

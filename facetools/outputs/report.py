@@ -84,7 +84,7 @@ def run_table(analysis: Analysis) -> pd.DataFrame:
         ("video", os.path.basename(v.path)),
         ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
         ("device / decoder / detector", f"{r.device} / {r.decoder} / {r.detector}"),
-        ("embedder (thresholds)", f"{r.embedder} ({r.cluster_threshold}, strict {r.strict_threshold})"),
+        ("embedder, precision (thresholds)", f"{r.embedder}, {r.embedder_precision} ({r.cluster_threshold}, strict {r.strict_threshold})"),
         ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}{full})"),
         ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
         ("identities / unidentified tracks", f"{r.identities} / {r.unidentified_tracks}"),

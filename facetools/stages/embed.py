@@ -24,13 +24,15 @@ class Embedder(Protocol):
     """Turns face patches into L2-normalised vectors.
 
     ``threshold`` is the cosine distance under which two track embeddings are taken to be
-    the same person; each embedder carries its own, calibrated for it.
+    the same person; each embedder carries its own, calibrated for it. ``precision`` is the
+    arithmetic its network runs in.
     """
 
     name: str
     dim: int
     threshold: float
     weights_file: Path
+    precision: str
 
     def embed(self, patches: list[FacePatch]) -> np.ndarray: ...
 
@@ -65,6 +67,7 @@ class DlibEmbedder:
 
     name = "dlib"
     dim = 128
+    precision = "float32"
     threshold = 0.065
 
     def __init__(self) -> None:
@@ -111,6 +114,7 @@ class FaceNetEmbedder:
 
     name = "facenet"
     dim = 512
+    precision = "float32"
     threshold = 0.4
 
     def __init__(self, device: torch.device | str = "cpu", weights: str | os.PathLike[str] | None = None) -> None:
@@ -159,8 +163,8 @@ def embed_patches(embedder: Embedder, patches: list[FacePatch]) -> np.ndarray:
     return np.stack([p.vector for p in patches]) if patches else np.zeros((0, embedder.dim), np.float32)
 
 
-def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None) -> Embedder:
-    """Build the embedder ``name``: ``facenet``, ``sface``, ``dlib`` or ``auto``.
+def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weights: str | None = None, precision: str = "auto") -> Embedder:
+    """Build the embedder ``name``: ``facenet``, ``sface``, ``dlib`` or ``auto``; ``precision`` is SFace's (see ``Config.embed_precision``).
 
     ``auto`` takes FaceNet where its weights are present, else SFace where installed and readable by the installed OpenCV
     (better than dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
@@ -170,7 +174,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     if name == "facenet":
         return FaceNetEmbedder(device, weights)
     if name == "sface":
-        return SFaceEmbedder()
+        return SFaceEmbedder(precision)
     if name == "dlib":
         return DlibEmbedder()
     if name == "auto":
@@ -179,7 +183,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
         if not opencv_zoo.installed(SFACE_FILE):
             return DlibEmbedder()
         try:
-            return SFaceEmbedder()
+            return SFaceEmbedder(precision)
         except ModelLoadError as refused:  # an OpenCV that cannot read SFace (5.x): dlib where it is installed
             try:
                 return DlibEmbedder()

@@ -78,9 +78,9 @@ def _versions() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=4)
-def cached_embedder(name: str, device: str, weights: str | None) -> Embedder:
+def cached_embedder(name: str, device: str, weights: str | None, precision: str = "auto") -> Embedder:
     """Embedders are loaded once per process and reused by later runs."""
-    return load_embedder(name, device, weights)
+    return load_embedder(name, device, weights, precision)
 
 
 def embedding_space(embedder: Embedder) -> EmbeddingSpace:
@@ -162,13 +162,13 @@ def extract(
             detector = load_detector(cfg.detector, device, long_side=cfg.detect_long_side, min_score=cfg.min_score,
                                      min_face_size=cfg.min_face_size, thresholds=cfg.mtcnn_thresholds,
                                      factor=cfg.pyramid_factor)  # fmt: skip
-            embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights)
+            embedder = cached_embedder(cfg.embedder, str(device), cfg.facenet_weights, cfg.embed_precision)
             # photos go through MTCNN, as in recluster, export and people search: one face choice per photo everywhere
             gallery = embed_gallery(cfg.gallery, FaceDetector(device), embedder) if cfg.gallery else {}
         hook("load models", 1, 1)
         # the models ``auto`` chose, not "auto": a resume where it chooses others starts afresh instead of mixing them
         options = {k: v for k, v in asdict(cfg).items() if k not in cfg.identify_options()}
-        key = key_of(str(path), options | {"detector": detector.name, "embedder": embedder.name})
+        key = key_of(str(path), options | {"detector": detector.name, "embedder": embedder.name, "embed_precision": embedder.precision})
         resumed = load_checkpoint(checkpoint, key) if checkpoint else None
         state = resumed.state if resumed else ExtractState()
         first = resumed.resume_frame if resumed else 0
@@ -265,7 +265,8 @@ def extract(
     resumed_note = [f"resumed from a checkpoint at frame {first}"] if first else []
     run = RunInfo(
         versions=_versions(), device=str(device), cuda_device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        decoder=loader.backend, decoder_reason=decoder_reason, detector=detector.name, embedder=embedder.name, space=space.key,
+        decoder=loader.backend, decoder_reason=decoder_reason, detector=detector.name, embedder=embedder.name,
+        embedder_precision=embedder.precision, space=space.key,
         config=asdict(cfg),
         stride=stride, video=info.to_dict(),
         frames_decoded=loader.frames_decoded, frames_detected=detected_frames, full_passes=full_passes,

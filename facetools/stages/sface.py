@@ -5,16 +5,21 @@ OpenCV's DNN module reads it (OpenCV 5.0's new graph engine rejects it: use
 ``opencv-python-headless>=4.8,<5``); the network is rebuilt in torch from the layers OpenCV
 dequantised, with batch norms folded into the convolutions, and checked against OpenCV's output
 at load. Torch runs it 1.5× faster on two cores (12 against 19 ms a face) and takes batches,
-which the exported graph does not.
+which the exported graph does not. On CPUs that multiply bfloat16 natively (AVX-512 BF16, AMX) the
+convolutions run in bfloat16, channels last: 1.5× faster again (12.6 against 19 ms a face on one
+core of an EPYC), embeddings within a cosine of 0.999 of float32's.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from facetools.calibration import load_calibration
+from facetools.config import PRECISIONS
 from facetools.errors import ModelLoadError
 from facetools.stages.faces import FacePatch
 from facetools.stages.opencv_zoo import model_path, opencv
@@ -40,6 +45,16 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum()) / denom
     rot = np.array([[a, -b], [b, a]])
     return np.hstack([rot, (dm - rot @ sm)[:, None]])
+
+
+def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU multiplies bfloat16 natively (the ``avx512_bf16`` or ``amx_bf16`` flag; ``False`` where unknown)."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 # Batch-norm epsilons of the exported graph: 1e-3 after each convolution, 2e-5 in the two after the last one.
@@ -85,21 +100,34 @@ class _MobileFaceNet(nn.Module):
         self.fc.weight.data = torch.from_numpy(np.asarray(gemm.blobs[0], np.float32))
         self.fc.bias.data = torch.from_numpy(np.asarray(gemm.blobs[1], np.float32).reshape(-1))
         self.out_norm = _fold(layers[norms[-1]].blobs, _HEAD_BN_EPS)
+        self.dtype, self.layout = torch.float32, torch.contiguous_format
+
+    def to_bfloat16(self) -> None:
+        """Run the convolutions in bfloat16, channels last (the head stays in float32)."""
+        self.features.to(dtype=torch.bfloat16, memory_format=torch.channels_last)
+        self.dtype, self.layout = torch.bfloat16, torch.channels_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features((x - self.shift) * self.scale)
+        x = ((x - self.shift) * self.scale).to(dtype=self.dtype, memory_format=self.layout)
+        x = self.features(x).float()
         x = x * self.norm[0][:, None, None] + self.norm[1][:, None, None]
         return self.fc(x.flatten(1)) * self.out_norm[0] + self.out_norm[1]
 
 
 class SFaceEmbedder:
-    """SFace: faces aligned on their 5 landmarks into 112×112 RGB chips (as ``cv2.FaceRecognizerSF.alignCrop``), embedded on the CPU."""
+    """SFace: faces aligned on their 5 landmarks into 112×112 RGB chips (as ``cv2.FaceRecognizerSF.alignCrop``), embedded on the CPU.
+
+    Args:
+        precision: ``float32``, ``bfloat16`` (the convolutions), or ``auto``: bfloat16 where :func:`native_bfloat16`.
+    """
 
     name = "sface"
     dim = 128
     threshold = 0.30  # replaced by the packaged calibration when it has an entry for sface
 
-    def __init__(self) -> None:
+    def __init__(self, precision: str = "auto") -> None:
+        if precision not in PRECISIONS:
+            raise ModelLoadError(f"unknown SFace precision {precision!r}: choose {', '.join(PRECISIONS)}")
         cv2 = opencv()
         path = self.weights_file = model_path(SFACE_FILE, SFACE_SHA256)
         refused = f"OpenCV {cv2.__version__} cannot load {path.name}: use opencv-python-headless>=4.8,<5"
@@ -117,6 +145,13 @@ class SFaceEmbedder:
             got = self._net(torch.from_numpy(probe)).numpy()
         if not np.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(np.abs(expected).max())):
             raise ModelLoadError(f"{path.name}: the network rebuilt in torch does not match OpenCV's reading of it")
+        self.precision = "bfloat16" if precision == "bfloat16" or (precision == "auto" and native_bfloat16()) else "float32"
+        if self.precision == "bfloat16":
+            self._net.to_bfloat16()
+            with torch.inference_mode():
+                low = self._net(torch.from_numpy(probe)).numpy()
+            if float((low * got).sum()) / float(np.linalg.norm(low) * np.linalg.norm(got)) < 0.999:
+                raise ModelLoadError(f"{path.name}: this CPU's bfloat16 embeddings differ from float32's: use --embed-precision float32")
         self._cv2 = cv2
         self.threshold = load_calibration(self.name).threshold
 

@@ -103,6 +103,7 @@ class RunInfo:
     node: dict[str, str] = field(default_factory=dict)
     full_passes: int | None = None
     detector: str = "mtcnn"
+    embedder_precision: str = "float32"
 
 
 @dataclass
