@@ -98,7 +98,8 @@ threads = {"torch": torch.get_num_threads(), "cpus": os.cpu_count(),
            **{k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE") if k in os.environ}}
 print(json.dumps({"frames": r.frames_decoded, "seconds": r.wall_seconds, "stages": r.stage_seconds, "stride": r.stride,
                   "full_passes": r.full_passes, "sampled": r.frames_detected, "identities": r.identities, "faces": r.faces,
-                  "tracks": r.tracks, "embedder": r.embedder, "detector": r.detector, "decoder": r.decoder, "threads": threads,
+                  "tracks": r.tracks, "embedder": f"{r.embedder} ({r.embedder_precision})", "detector": r.detector,
+                  "decoder": r.decoder, "threads": threads,
                   "peak_rss_mb": peak, "device": r.cuda_device_name or r.device, "peak_gpu_memory_mb": r.peak_gpu_memory_mb}))
 """
 
@@ -146,7 +147,7 @@ for name in ("mtcnn", "yunet"):
                                                               "faces_per_frame": faces / n}
 t = time.perf_counter(); embedder.embed(patches); embed = time.perf_counter() - t
 shots = ShotDetector(); t = time.perf_counter(); shots.update(batch.frames, batch.indices)
-out.update({"embed_s_per_face": embed / max(len(patches), 1), "embedder": embedder.name,
+out.update({"embed_s_per_face": embed / max(len(patches), 1), "embedder": f"{embedder.name} ({embedder.precision})",
             "shots_s_per_frame": (time.perf_counter() - t) / len(batch.indices), "torch_threads": torch.get_num_threads()})
 print(json.dumps(out))
 """
