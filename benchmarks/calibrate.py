@@ -143,7 +143,7 @@ def collect_faces(people: Path, rows: list[tuple[str, str]]) -> tuple[list[Face]
 
 
 def make_embedder(name: str):
-    return load_embedder(name, "cpu")
+    return load_embedder(name, "cpu", precision="float32")  # the packaged thresholds: the same on every CPU
 
 
 @dataclass

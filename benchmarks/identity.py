@@ -95,7 +95,7 @@ def compose(faces_dir: Path, detector: FaceDetector) -> list[Shot]:
 
 def online_baseline(analysis: facetools.Analysis, threshold: float, capacity: int = 10) -> facetools.Analysis:
     """The old tool's identities for the same detections: online first-match over a capped store."""
-    embedder = load_embedder(analysis.embedder)
+    embedder = load_embedder(analysis.embedder, precision=analysis.run.embedder_precision)
     faces = analysis.faces
     wanted = set(faces["frame"])
     vectors = np.zeros((len(faces), embedder.dim), dtype=np.float32)
@@ -274,7 +274,8 @@ def people_benchmark(folder: Path, out: Path) -> dict[str, dict]:
     once = [p for p, files in labels.items() if len(files) == min(len(f) for f in labels.values())]
     video = out / "people_benchmark.mp4"
     started = time.perf_counter()
-    truth = render_people_video(folder, video, sorted(labels), photo_detector(), load_embedder("sface"), pairs=3, once=once)
+    sface = load_embedder("sface", precision="float32")  # the closest pairs, hence the video, the same on every CPU
+    truth = render_people_video(folder, video, sorted(labels), photo_detector(), sface, pairs=3, once=once)
     print(f"\npeople/ video: {len(truth['shots'])} shots, {truth['frames']} frames, {len(truth['people'])} people, "
           f"composed in {time.perf_counter() - started:.0f} s; seen once: {', '.join(once)}")  # fmt: skip
     for pair in truth["look_alikes"]:

@@ -126,9 +126,10 @@ from facetools.stages.detect import load_detector
 from facetools.stages.embed import load_embedder
 from facetools.stages.faces import cut_patch
 from facetools.stages.shots import ShotDetector
-cfg = Config(); info = probe(sys.argv[1]); first = [int(f) for f in np.linspace(0, info.frame_count - 6, 8)]
+cfg = Config().with_options(**json.loads(sys.argv[2]))
+info = probe(sys.argv[1]); first = [int(f) for f in np.linspace(0, info.frame_count - 6, 8)]
 batch = read_frames(info, [f for s in first for f in (s, s + 5)])
-embedder = load_embedder("auto", "cpu")
+embedder = load_embedder(cfg.embedder, "cpu", precision=cfg.embed_precision)
 out = {"detectors": {}}; patches = []
 for name in ("mtcnn", "yunet"):
     detector = load_detector(name, torch.device("cpu"), min_face_size=cfg.min_face_size)
@@ -294,7 +295,7 @@ def main() -> int:
     print(f"detection recall vs full-resolution MTCNN on {checked} frames spread over the video: {found}/{total} = {share:.3f}; "
           f"faces found there that MTCNN did not find: {extra}")  # fmt: skip
     if not args.no_budget:
-        print_budget(child(BUDGET, str(base)), sampled)
+        print_budget(child(BUDGET, str(base), json.dumps(settings)), sampled)
     if args.curve:
         print(
             "\n| detector | stride | full pass every (s) | frames/s | realtime × | recall | not in MTCNN's | faces | tracks | full passes |"

@@ -182,3 +182,27 @@ def test_native_bfloat16_reads_the_cpu_flags(tmp_path: Path) -> None:
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n")
     assert native_bfloat16(cpuinfo)
     assert not native_bfloat16(tmp_path / "missing")
+
+
+def test_a_bfloat16_that_fails_the_load_check_leaves_auto_in_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``auto`` falls back to float32 (not to another embedder); asked for by name, bfloat16 refuses; a misspelt precision is
+    an input error, not a reason for ``auto`` to take dlib."""
+    import torch
+
+    from facetools import InputValidationError
+    from facetools.stages import sface
+
+    lower = sface._MobileFaceNet.to_bfloat16
+
+    def broken(net) -> None:  # a CPU whose bfloat16 arithmetic is wrong
+        lower(net)
+        with torch.no_grad():
+            net.features[0].weight.neg_()
+
+    monkeypatch.setattr(sface, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(sface._MobileFaceNet, "to_bfloat16", broken)
+    assert sface.SFaceEmbedder().precision == "float32"
+    with pytest.raises(ModelLoadError, match="bfloat16 embeddings differ"):
+        sface.SFaceEmbedder("bfloat16")
+    with pytest.raises(InputValidationError, match="embed_precision 'bf16'"):
+        load_embedder("auto", precision="bf16")

@@ -29,7 +29,7 @@ HELD_OUT = json.loads((Path(__file__).parents[1] / "facetools" / "data" / "calib
 def held_out_video(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("held_out") / "held_out.mp4"
     truth = render_people_video(
-        shared_data / "people", out, HELD_OUT, photo_detector(), load_embedder("sface"), pairs=2, once=["person_12"]
+        shared_data / "people", out, HELD_OUT, photo_detector(), load_embedder("sface", precision="float32"), pairs=2, once=["person_12"]
     )
     return out, truth
 

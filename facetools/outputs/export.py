@@ -103,7 +103,7 @@ def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     face = FaceDetector("cpu").largest(image)
     if len(face) == 0:
         raise InputValidationError(f"{photo}: no face found in the photo")
-    embedder = cached_embedder(analysis.embedder, "cpu", None)
+    embedder = cached_embedder(analysis.embedder, "cpu", None, analysis.run.embedder_precision)
     vector = embedder.embed([cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))])
     dist = cosine_distances(vector, np.stack([p.embedding for p in people]))[0]
     best = int(np.argmin(dist))

@@ -33,19 +33,19 @@ def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
         raise InputValidationError(f"{', '.join(extract_only)} change extraction: run `facetools analyze` again instead")
     tracks = load_tracks(out)
     if options.get("gallery"):
-        tracks.gallery = _embed_gallery(options["gallery"], tracks.space.embedder)
+        tracks.gallery = _embed_gallery(options["gallery"], tracks.space.embedder, tracks.run.embedder_precision)
     analysis = identify(tracks, cfg, Edits.load(out))
     analysis.save(out, tracks=bool(options.get("gallery")))
     return analysis
 
 
-def _embed_gallery(folder: str, embedder: str) -> dict[str, np.ndarray]:
-    """Gallery embeddings in the run's embedding space (loads the detector and the embedder)."""
+def _embed_gallery(folder: str, embedder: str, precision: str) -> dict[str, np.ndarray]:
+    """Gallery embeddings in the run's embedding space and precision (loads the detector and the embedder)."""
     from facetools.stages.detect import FaceDetector
     from facetools.stages.extract import cached_embedder
     from facetools.stages.gallery import embed_gallery
 
-    return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None))
+    return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None, precision))
 
 
 def identify_stored(out: Path, options: dict[str, Any], tracks: TrackSet | None = None) -> Analysis:
