@@ -73,6 +73,9 @@ class Detector(ABC):
     long_side: int
     min_face_size: int
     min_score: float
+    whole_frame = False
+    """Whether :meth:`around` looks at the whole frame: then :meth:`pair` gives its result from :meth:`detect`'s, and detection
+    can run ahead of tracking."""
 
     @abstractmethod
     def detect(self, frames: torch.Tensor, indices: np.ndarray, scale: float = 1.0) -> Detections:
@@ -86,6 +89,10 @@ class Detector(ABC):
         least half its size (not below ``min_face_size``), or a box of NaNs with score 0. The second holds the faces near no
         box, found by a detector that looks at the whole frame anyway (empty for one that looks only around the boxes).
         """
+
+    def pair(self, found: Detections, boxes: np.ndarray, frame_no: int) -> tuple[Detections, Detections]:
+        """:meth:`around`'s result from the faces :meth:`detect` ``found`` in frame ``frame_no`` (only where ``whole_frame``)."""
+        raise NotImplementedError(f"{self.name} re-detects only around the boxes")
 
     def largest(self, image: np.ndarray) -> Detections:
         """The largest face in one RGB uint8 image (empty when there is none)."""

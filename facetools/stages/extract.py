@@ -8,7 +8,7 @@ import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -22,9 +22,11 @@ from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io import ffmpeg
 from facetools.io.decoders import open_loader
+from facetools.io.loader import FrameBatch
 from facetools.io.probe import VideoInfo, probe
 from facetools.run.memory import MemoryReleaser
 from facetools.run.monitor import ResourceMonitor
+from facetools.stages.ahead import run_ahead, shared_cores
 from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
 from facetools.stages.detect import Detections, Detector, FaceDetector, load_detector
 from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
@@ -155,7 +157,7 @@ def extract(
     hook = progress or (lambda stage, done, total: None)
     timer = _Timer()
     started = time.perf_counter()
-    with ResourceMonitor(cfg.monitor_hz) as monitor:
+    with ResourceMonitor(cfg.monitor_hz) as monitor, ExitStack() as stack:
         monitor.mark("load models")
         hook("load models", 0, 1)
         with timer("load_models"):
@@ -195,13 +197,24 @@ def extract(
         saved_at = float(times[max(times)]) if times else 0.0
         detected_frames = full_passes = 0
         monitor.mark("detect, track")
-        batches = iter(loader)
+        ahead = detector.whole_frame  # its detection needs no track: on a worker thread, a batch ahead of tracking
+        if ahead:
+            stack.enter_context(shared_cores())
+
+            def sampled(batch: FrameBatch) -> dict[int, Detections]:
+                with timer("detect"):
+                    return _sampled_faces(detector, batch, stride)
+
+            batches = stack.enter_context(closing(run_ahead(iter(loader), sampled)))
+        else:
+            batches = ((batch, {}) for batch in loader)
         releaser = MemoryReleaser()
         while True:
             with timer("decode_wait"):
-                batch = next(batches, None)
-            if batch is None:
+                item = next(batches, None)
+            if item is None:
                 break
+            batch, seen = item
             stretch = batch if batch.thumbs is None else batch.thumbs  # every frame decoded, sampled or not
             times.update(zip(stretch.indices.tolist(), stretch.times.tolist()))
             with timer("shots"):
@@ -212,8 +225,11 @@ def extract(
                 if last_full is None or shot_ids[i] != last_full[1] or batch.indices[i] - last_full[0] >= full_every:
                     full.append(i)
                     last_full = (int(batch.indices[i]), int(shot_ids[i]))
-            with timer("detect"):
-                found = detector.detect(batch.frames[full], batch.indices[full], batch.scale)
+            if ahead:
+                found = Detections.concat([seen[int(batch.indices[i])] for i in full])
+            else:
+                with timer("detect"):
+                    found = detector.detect(batch.frames[full], batch.indices[full], batch.scale)
             detected_frames += len(sel)
             full_passes += len(full)
             for i in sel:
@@ -232,7 +248,7 @@ def extract(
                 else:
                     finish(tracker.due(frame, shot))
                     with timer("redetect"):
-                        here, followed = _redetect(detector, batch.frames[i], frame, batch.scale, tracker.live)
+                        here, followed = _redetect(detector, batch.frames[i], frame, batch.scale, tracker.live, seen.get(frame))
                 _clip(here.boxes, info)
                 with timer("crop"):
                     image = batch.frames[i].cpu().numpy()  # a view, not a copy, on the CPU
@@ -282,14 +298,22 @@ def extract(
                     monitor.frame(), gallery)  # fmt: skip
 
 
-def _redetect(detector: Detector, frame: torch.Tensor, frame_no: int, scale: float, live: list[Track]) -> tuple[Detections, list[Track]]:
+def _sampled_faces(detector: Detector, batch: FrameBatch, stride: int) -> dict[int, Detections]:
+    """The faces in each sampled frame of ``batch`` (every ``stride``-th), by frame number."""
+    return {int(batch.indices[i]): detector.detect(batch.frames[i : i + 1], batch.indices[i : i + 1], batch.scale)
+            for i in np.flatnonzero(batch.indices % stride == 0)}  # fmt: skip
+
+
+def _redetect(
+    detector: Detector, frame: torch.Tensor, frame_no: int, scale: float, live: list[Track], seen: Detections | None = None
+) -> tuple[Detections, list[Track]]:
     """The faces found again around the predicted boxes of the ``live`` tracks, the track each continues, then the newcomers
-    (faces near no track, where the detector looked at the whole frame).
+    (faces near no track, where the detector looked at the whole frame; ``seen``: the faces it found there already).
 
     Where two tracks find the same face (one person's track split, or two people's boxes crossing), the longer track keeps it.
     """
     predicted = np.stack([t.predict(frame_no) for t in live]) if live else np.zeros((0, 4), np.float32)
-    found, newcomers = detector.around(frame, predicted, frame_no, scale)
+    found, newcomers = detector.around(frame, predicted, frame_no, scale) if seen is None else detector.pair(seen, predicted, frame_no)
     hit = np.flatnonzero(found.scores > 0)
     hit = hit[distinct(found.boxes[hit], np.array([len(live[j]) for j in hit]))]
     return Detections.concat([found[hit], newcomers]), [live[j] for j in hit]

@@ -35,6 +35,7 @@ class YuNetDetector(Detector):
     name = "yunet"
     long_side = 960
     min_score = 0.7
+    whole_frame = True
 
     def __init__(self, *, long_side: int = long_side, min_face_size: int = 20, min_score: float = min_score) -> None:
         self._cv2 = cv2 = opencv()
@@ -86,10 +87,13 @@ class YuNetDetector(Detector):
         return xy.astype(np.float32)
 
     def around(self, frame: torch.Tensor, boxes: np.ndarray, frame_no: int = 0, scale: float = 1.0) -> tuple[Detections, Detections]:
-        """A whole-frame pass costs YuNet no more than cut-outs would. Boxes and faces within reach are paired one to one,
-        nearest centres first overall (the Hungarian method on centre distance in box sizes); unpaired faces are newcomers."""
+        """A whole-frame pass costs YuNet no more than cut-outs would (see :meth:`pair`)."""
+        return self.pair(self._detect(frame, frame_no, scale), boxes, frame_no)
+
+    def pair(self, found: Detections, boxes: np.ndarray, frame_no: int) -> tuple[Detections, Detections]:
+        """Boxes and faces within reach are paired one to one, nearest centres first overall (the Hungarian method on centre
+        distance in box sizes); unpaired faces are newcomers."""
         out = misses(len(boxes), frame_no)
-        found = self._detect(frame, frame_no, scale)
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         sides = np.maximum(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), 4.0)[:, None]
         offset = ((found.boxes[None, :, :2] + found.boxes[None, :, 2:]) - (boxes[:, None, :2] + boxes[:, None, 2:])) / 2
