@@ -70,3 +70,21 @@ def test_yunet_ahead_of_tracking_finds_what_it_finds_in_line(shared_data: Path, 
     assert len(ahead.faces) > 20 and len(ahead.tracks) > 3
     pd.testing.assert_frame_equal(ahead.faces, in_line.faces)
     assert [r.frames.tolist() for r in ahead.tracks] == [r.frames.tolist() for r in in_line.tracks]
+
+
+def test_overlapping_runs_share_the_cores_and_restore_them_once_both_end() -> None:
+    import cv2
+
+    from facetools.stages.ahead import shared_cores
+
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    first, second = shared_cores(), shared_cores()
+    first.__enter__()
+    second.__enter__()
+    assert torch.get_num_threads() == max(1, threads // 2) and cv2.getNumThreads() <= cv_threads
+    first.__exit__(None, None, None)
+    assert torch.get_num_threads() == max(1, threads // 2), "still shared while the second run goes on"
+    second.__exit__(None, None, None)
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == (threads, cv_threads)
+    with pytest.raises(ValueError, match="depth"):
+        next(run_ahead(iter(range(3)), lambda x: x, depth=0))

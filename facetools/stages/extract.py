@@ -142,6 +142,9 @@ def extract(
 ) -> TrackSet:
     """Decode, detect, cut into shots, track and embed every face of the video at ``path``.
 
+    A detector that looks at whole frames (YuNet) runs on a worker thread a batch ahead of tracking, with torch and
+    OpenCV on half of torch's threads each in the meantime (the process's settings, restored at the end).
+
     With ``checkpoint`` (a file path), the state is saved there at a shot's start every
     ``config.checkpoint_every_s`` seconds of video, and a later call with the same video and
     options resumes from it.
@@ -268,6 +271,7 @@ def extract(
                         tracker.start(frame, shot, ids[m:], list(here.boxes[m:]), patches[m:])
             releaser.maybe()
             hook("analyze", loader.frames_decoded, max(info.frame_count, loader.frames_decoded))
+        stack.close()  # the worker has stopped: the cores are torch's and OpenCV's again
         finish(tracker.flush())
         hook("analyze", loader.frames_decoded, loader.frames_decoded)
         frame_times = np.full(max(times, default=-1) + 1, np.nan)
