@@ -222,7 +222,7 @@ def extract(
             times.update(zip(stretch.indices.tolist(), stretch.times.tolist()))
             with timer("shots"):
                 shot_ids = shots.update_batch(batch)
-            sel = np.flatnonzero(batch.indices % stride == 0)
+            sel = _sampled(batch, stride)
             full = []
             for i in sel:  # a full pass at a shot's first sampled frame and every full_every frames
                 if last_full is None or shot_ids[i] != last_full[1] or batch.indices[i] - last_full[0] >= full_every:
@@ -302,10 +302,15 @@ def extract(
                     monitor.frame(), gallery)  # fmt: skip
 
 
+def _sampled(batch: FrameBatch, stride: int) -> np.ndarray:
+    """Positions in ``batch`` of the frames faces are located on: every ``stride``-th frame of the video."""
+    return np.flatnonzero(batch.indices % stride == 0)
+
+
 def _sampled_faces(detector: Detector, batch: FrameBatch, stride: int) -> dict[int, Detections]:
-    """The faces in each sampled frame of ``batch`` (every ``stride``-th), by frame number."""
+    """The faces in each sampled frame of ``batch``, by frame number."""
     return {int(batch.indices[i]): detector.detect(batch.frames[i : i + 1], batch.indices[i : i + 1], batch.scale)
-            for i in np.flatnonzero(batch.indices % stride == 0)}  # fmt: skip
+            for i in _sampled(batch, stride)}  # fmt: skip
 
 
 def _redetect(
