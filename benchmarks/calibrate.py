@@ -1,23 +1,22 @@
-"""Calibrate identity thresholds per embedder on real people, split by face quality.
+"""Calibrate identity thresholds per embedder on real people, split by face quality, for single faces and face sets.
 
 Reads ``../shared/data/people`` (61 photos of 13 people, ``labels.csv``). For every photo it detects
 the largest face and also makes degraded copies (whole photo shrunk so the face is 64/40/24 px
-tall, Gaussian blur, gamma darkening), re-detects, cuts and embeds every face, and measures its
-quality (height, yaw from landmarks, Laplacian sharpness). Pairs of faces from different photos
-give same-person and different-person cosine distances, in two bands: both faces good, or at
-least one low quality (``facetools.calibration.Calibration.is_low_quality``).
+tall, Gaussian blur, gamma darkening; and video-like ones: a motion streak, a heavily compressed
+H.264 frame with a 100 px face, a 360p-like frame with a 56 px face), re-detects, cuts and embeds
+every face, and measures its quality (height, yaw from landmarks, Laplacian sharpness), which puts
+it in the good or the low-quality band (``facetools.calibration.Calibration.is_low_quality``).
 
-Thresholds: per band, the smallest different-person distance among the calibration people,
-less a safety margin. The packaged numbers come from the calibration people only; four people
-are held out (never used for any threshold) and reported apart, and leave-one-person-out over
-the calibration people shows how the rule generalises to a person it has not seen.
-
-Single photos are one face each; a track averages several faces, so these single-face
-thresholds are conservative for tracks.
+Face sets (``calibrate_sets.py``): thresholds between the mean embeddings of two sets of 1-8 faces
+per band, each pair of different people merging at most 1e-3 of the time (95 % bound) — what
+identification links on. Single faces (the copies of script version 1): per band, the smallest
+different-person distance among the calibration people, less a safety margin — the tracker's check
+of a link. Four people are held out of every choice and reported apart; leave-one-person-out over
+the calibration people chooses the margins.
 
 Usage: python benchmarks/calibrate.py [--embedders dlib,sface] [--no-write] [--cache FILE]
-Writes ``facetools/data/calibration.json`` (entries of other embedders are kept) and
-``benchmarks/results/calibration_<embedder>.png``.
+Writes ``facetools/data/calibration.json`` (entries of other embedders are kept),
+``benchmarks/results/calibration_<embedder>.png`` and ``calibration_sets_<embedder>.png``.
 """
 
 from __future__ import annotations
@@ -30,28 +29,34 @@ import json
 import pickle
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from calibrate_sets import FaceSet, calibrate_sets, upper95
 from PIL import Image, ImageFilter
-from scipy.stats import beta
 
 from facetools.calibration import CALIBRATION_FILE, Calibration, estimate_yaw, face_sharpness
+from facetools.io import ffmpeg
 from facetools.stages.detect import FaceDetector
 from facetools.stages.embed import load_embedder
 from facetools.stages.faces import FacePatch, cut_patch
 
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "people"
 JSON_PATH = ROOT / "facetools" / "data" / CALIBRATION_FILE
 RESULTS = ROOT / "benchmarks" / "results"
 
 HELD_OUT = ("person_03", "person_06", "person_09", "person_12")  # never choose a threshold; for identity tests too
-VARIANTS = ("orig", "h64", "h40", "h24", "blur", "dark")
+VARIANTS = ("orig", "h64", "h40", "h24", "blur", "dark", "motion", "x264", "p360")
+PAIR_VARIANTS = VARIANTS[:6]  # single-face thresholds (the tracker's link check): the copies of script version 1
 BLUR_SIGMA = 0.03  # Gaussian sigma as a fraction of the face height
 GAMMA = 2.5  # dark: out = 255 (in / 255) ** GAMMA
+MOTION = 0.08  # motion: a streak this long as a fraction of the face height, its direction fixed per photo (zlib.crc32 of its name)
+# video-like copies: (face height px, x264 CRF) — x264: a heavily compressed HD frame; p360: a 360p web video
+ENCODED = {"x264": (100, 34), "p360": (56, 30)}
 # threshold = (1 - margin) × the smallest different-person distance of the calibration people; per band, the smallest
 # margin here under which leave-one-person-out over the calibration people merges no two people.
 MARGINS = (0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
@@ -88,8 +93,8 @@ def data_sha256(people: Path, rows: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def degrade(image: Image.Image, face_h: float, variant: str) -> tuple[Image.Image, float]:
-    """The degraded copy and the scale applied to the photo (1 when not resized)."""
+def degrade(image: Image.Image, face_h: float, variant: str, seed: int = 0) -> tuple[Image.Image, float]:
+    """The degraded copy and the scale applied to the photo (1 when not resized); ``seed`` turns the motion streak."""
     if variant == "orig":
         return image, 1.0
     if variant.startswith("h"):
@@ -101,7 +106,36 @@ def degrade(image: Image.Image, face_h: float, variant: str) -> tuple[Image.Imag
     if variant == "dark":
         lut = [round(255 * (v / 255) ** GAMMA) for v in range(256)] * 3
         return image.point(lut), 1.0
+    if variant == "motion":
+        return Image.fromarray(motion_blur(np.asarray(image), MOTION * face_h, seed % 180)), 1.0
+    if variant in ENCODED:
+        height, crf = ENCODED[variant]
+        small, s = degrade(image, face_h, f"h{height}")
+        return Image.fromarray(x264(np.asarray(small), crf)), s
     raise ValueError(variant)
+
+
+def motion_blur(pixels: np.ndarray, length: float, degrees: float) -> np.ndarray:
+    """``pixels`` smeared along a line ``length`` pixels long at ``degrees`` from the horizontal."""
+    import cv2
+
+    n = max(3, int(round(length)) | 1)
+    kernel = np.zeros((n, n), np.float32)
+    kernel[n // 2] = 1.0
+    turn = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), degrees, 1.0)
+    kernel = cv2.warpAffine(kernel, turn, (n, n))
+    return cv2.filter2D(pixels, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
+
+
+def x264(pixels: np.ndarray, crf: int) -> np.ndarray:
+    """``pixels`` after one H.264 intra frame at ``crf`` in 4:2:0 (cropped to even sides), decoded again."""
+    h, w = (pixels.shape[0] // 2) * 2, (pixels.shape[1] // 2) * 2
+    raw = np.ascontiguousarray(pixels[:h, :w]).tobytes()
+    frame = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}"]
+    stream = ffmpeg.run(["ffmpeg", "-v", "error", *frame, "-i", "-", "-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                         "-f", "h264", "-"], stdin=raw)  # fmt: skip
+    out = ffmpeg.run(["ffmpeg", "-v", "error", "-f", "h264", "-i", "-", *frame[:4], "-"], stdin=stream)
+    return np.frombuffer(out, np.uint8).reshape(h, w, 3)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -125,7 +159,7 @@ def collect_faces(people: Path, rows: list[tuple[str, str]]) -> tuple[list[Face]
         box0, lm0, score0 = found.boxes[0], found.landmarks[0], float(found.scores[0])
         face_h = float(box0[3] - box0[1])
         for variant in VARIANTS:
-            copy, s = degrade(image, face_h, variant)
+            copy, s = degrade(image, face_h, variant, zlib.crc32(file.encode()))
             if variant.startswith("h") and s >= 1.0:
                 continue  # the face is already this small
             pixels = np.ascontiguousarray(np.asarray(copy))
@@ -173,11 +207,6 @@ def make_pairs(faces: list[Face], vecs: np.ndarray, rule: Calibration) -> Pairs:
     dist = 1.0 - np.einsum("ij,ij->i", vecs[i], vecs[j]).astype(np.float64)
     a, b = np.minimum(photo_ix[i], photo_ix[j]), np.maximum(photo_ix[i], photo_ix[j])
     return Pairs(i, j, dist, person_ix[i] == person_ix[j], low_face[i] | low_face[j], person_ix[i], person_ix[j], a * len(photos) + b)
-
-
-def upper95(k: int, n: int) -> float:
-    """One-sided 95 % upper bound of a rate seen k times in n (Clopper-Pearson; 0 of n gives ≈ 3/n)."""
-    return 1.0 if n == 0 else float(beta.ppf(0.95, k + 1, n - k)) if k < n else 1.0
 
 
 def roc_auc(same: np.ndarray, diff: np.ndarray) -> float:
@@ -341,10 +370,20 @@ def calibrate(name: str, faces: list[Face], sha: str) -> dict:
     """Prints the tables for one embedder and returns its JSON entry."""
     rule = Calibration(name, 0.0, 0.0, QUALITY["min_face_px"], QUALITY["max_yaw"], QUALITY["min_sharpness"], SCRIPT_VERSION, sha)
     t0 = time.perf_counter()
-    vecs = make_embedder(name).embed([f.patch for f in faces])
+    embedder = make_embedder(name)
+    all_vecs = embedder.embed([f.patch for f in faces])
     print(f"\n## {name}\n\nembedded {len(faces)} faces in {time.perf_counter() - t0:.1f} s\n")
-    p = make_pairs(faces, vecs, rule)
+    by_variant(faces, make_pairs(faces, all_vecs, rule))
     persons = sorted({f.person for f in faces})
+    sets = calibrate_sets(name, FaceSet(all_vecs.astype(np.float64), np.array([persons.index(f.person) for f in faces]),
+                                        np.array([sorted({g.photo for g in faces}).index(f.photo) for f in faces]),
+                                        np.array([rule.is_low_quality(f.height, f.yaw, f.sharpness) for f in faces])),
+                          persons, HELD_OUT, RESULTS / f"calibration_sets_{name}.png")  # fmt: skip
+    single = [k for k, f in enumerate(faces) if f.variant in PAIR_VARIANTS]
+    faces = [faces[k] for k in single]
+    vecs = embedder.embed([f.patch for f in faces])  # in the batches of script version 1: its thresholds to the last digit
+    print(f"\n### Single faces ({', '.join(PAIR_VARIANTS)}: the tracker's check of a link)\n")
+    p = make_pairs(faces, vecs, rule)
     held = np.array([persons.index(h) for h in HELD_OUT if h in persons])
     held_a, held_b = np.isin(p.pa, held), np.isin(p.pb, held)
     calib = ~held_a & ~held_b
@@ -358,7 +397,6 @@ def calibrate(name: str, faces: list[Face], sha: str) -> dict:
         print(row)
         figures["distances"][band] = stats
 
-    by_variant(faces, p)
     calib_people = sorted(set(range(len(persons))) - set(held.tolist()))
     # Leave one calibration person out: thresholds without the person's pairs, judged on them; a different-person pair
     # is judged in both of its people's folds under the looser of the two thresholds, so a merge in either counts.
@@ -418,6 +456,7 @@ def calibrate(name: str, faces: list[Face], sha: str) -> dict:
         "held_out_people": [q for q in HELD_OUT if q in persons],
         "faces": len(faces),
         "figures": figures,
+        "sets": sets,
         "data_sha256": sha,
         "script_version": SCRIPT_VERSION,
         "created": datetime.date.today().isoformat(),

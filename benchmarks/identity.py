@@ -9,15 +9,15 @@ The old method (re-implemented here): every face embedded on its own, matched on
 store of templates — first template closer than the threshold wins and is replaced by the new
 face; otherwise a new ID is added; the store keeps the 10 most recent templates.
 
-Then composes a second video from ``../shared/data/people`` (13 people, 61 photos:
-:mod:`facetools.devdata.people_video`: pose-varied, small, blurred and dark shots, people seen
-once, two-shots, the closest pairs of different people under SFace in consecutive shots) and
-compares, on the same stored tracks, main's old identity rules (re-implemented here from
-e49780f: average linkage with cannot-link, the lone-appearance rule at 1.4x the threshold,
-short tracks to the nearest centroid; dlib at its old threshold 0.065, SFace, which had no old
-threshold, at its calibrated one) with the new rules (``facetools.identify``), for SFace and
-dlib: BCubed, purity, identities, worst-person coverage of good frontal faces, per-person
-coverage, and the tracks of any identity that holds two people.
+Then composes two videos from ``../shared/data/people``: the 13 people, 61 photos
+(:mod:`facetools.devdata.people_video`: pose-varied, small, blurred and dark shots, people seen
+once, two-shots, the closest pairs of different people under SFace in consecutive shots) and a
+shot/reverse-shot dialogue of three held-out people (:mod:`facetools.devdata.dialogue`: set-ups cut
+A-B-A-B, a wide two-shot, other photos, a lighting change, H.264 at CRF 32). On the same stored
+tracks it compares the identity rules before set-level calibration (723ff5c, re-implemented here:
+complete linkage at the single-face threshold) with the rules now (``facetools.identify``), for
+SFace and dlib: BCubed, purity, identities, worst-person coverage of good frontal faces,
+per-person coverage, and the tracks of any identity that holds two people.
 
 Usage: python benchmarks/identity.py [--faces DIR] [--people DIR] [--videos faces,people] [--out DIR] [--json FILE]
 """
@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import facetools
+from facetools.devdata.dialogue import render_dialogue
 from facetools.devdata.evaluate import Evaluation, evaluate, label_faces
 from facetools.devdata.people_video import frontal_coverage, photo_detector, read_labels, render_people_video
 from facetools.devdata.synth import Scene, Shot, photo_scene, render
@@ -49,7 +50,7 @@ from facetools.stages.tracks import TrackSet
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 SHARED_PEOPLE = SHARED_FACES.parent / "people"
-OLD_THRESHOLDS = {"dlib": 0.065}  # main's threshold before calibration; SFace had none, so the old rules use its calibrated one
+DIALOGUE = ("person_03", "person_06", "person_09")  # held out of the calibration
 CONDITIONS = ["clean", "small", "blur", "dark", "mirror", "occluded", "motion"]
 
 
@@ -144,88 +145,58 @@ def row(name: str, e: Evaluation) -> str:
     )
 
 
-def old_rules(tracks: TrackSet, threshold: float, min_faces: int = 3) -> dict[int, int]:
-    """Main's identity rules before issue 14 (e49780f), an identity label per track id (-1: none).
+def before_rules(tracks: TrackSet) -> dict[int, int]:
+    """The identity rules before set-level calibration (723ff5c), an identity label per track id (-1: none).
 
-    1. Tracks with ``min_faces`` faces (or all their shot's samples) are clustered by average
-       linkage, never joining clusters that share a frame, while the mean distance is under ``threshold``.
-    2. A cluster of one track joins the nearest cluster of several (by centroid) within 1.4 x ``threshold``
-       when no frame forbids it (the lone-appearance rule).
-    3. Shorter tracks join the nearest centroid within ``threshold`` that has no face in their frames.
+    1. Core tracks (three good faces or their whole shot) join by complete linkage under the single-face threshold
+       (every pair of their tracks closer than it), never across a shared frame.
+    2. Other tracks join the identity whose farthest track lies under the threshold (the strict one where the track is
+       low quality) and which has no face in their frames: the nearest by mean distance.
+    3. Low-quality tracks left over make identities only where two or more long ones lie pairwise under the strict threshold.
     """
+    from facetools.calibration import load_calibration
+
+    cal = load_calibration(tracks.space.embedder)
     records = tracks.tracks
+    emb = np.stack([r.embedding for r in records])
+    dist = cosine_distances(emb, emb)
+    frames = [set(r.frames.tolist()) for r in records]
+    low = [cal.is_low_quality(*map(float, r.best_face[1:])) for r in records]
+    enough = [len(r) >= min(3, tracks.shot_samples.get(r.shot, 3)) for r in records]
+
+    def complete(items: list[int], threshold: float) -> list[list[int]]:
+        d = dist[np.ix_(items, items)].astype(np.float64)
+        shared = [[i != j and bool(frames[a] & frames[b]) for j, b in enumerate(items)] for i, a in enumerate(items)]
+        d[np.array(shared, dtype=bool).reshape(d.shape)] = np.inf
+        np.fill_diagonal(d, np.inf)
+        groups = [[k] for k in items]
+        alive = np.ones(len(items), dtype=bool)
+        while alive.sum() > 1:
+            i, j = np.unravel_index(np.argmin(d), d.shape)
+            if not d[i, j] < threshold:
+                break
+            d[i] = np.maximum(d[i], d[j])
+            d[:, i], d[i, i], d[j], d[:, j] = d[i], np.inf, np.inf, np.inf
+            alive[j] = False
+            groups[i] += groups[j]
+        return [groups[i] for i in np.flatnonzero(alive)]
+
+    identities = complete([k for k in range(len(records)) if enough[k] and not low[k]], cal.threshold)
+    left = []
+    for k in sorted((k for k in range(len(records)) if low[k] or not enough[k]), key=lambda k: -len(records[k])):
+        limit = cal.strict_threshold if low[k] else cal.threshold
+        fits = [(dist[k, m].mean(), g) for g, m in enumerate(identities)
+                if dist[k, m].max() < limit and not frames[k] & set().union(*(frames[i] for i in m))]  # fmt: skip
+        if fits:
+            identities[min(fits)[1]].append(k)
+        else:
+            left.append(k)
+    identities += [g for g in complete([k for k in left if enough[k]], cal.strict_threshold) if len(g) >= 2]
     labels = {r.id: -1 for r in records}
-    core = [r for r in records if len(r) >= min(min_faces, tracks.shot_samples.get(r.shot, min_faces))]
-    if not core:
-        return labels
-    frames = [set(r.frames.tolist()) for r in core]
-    emb = np.stack([r.embedding for r in core])
-    blocked = np.array([[i != j and bool(frames[i] & frames[j]) for j in range(len(core))] for i in range(len(core))])
-    k = average_linkage(cosine_distances(emb, emb), blocked, threshold)
-    counts = np.bincount(k)
-    big = np.flatnonzero(counts >= 2)
-    if len(big):
-        cent = centroids(emb, k)
-        owned = [set().union(*(f for f, c in zip(frames, k) if c == b)) for b in range(len(cent))]
-        for i in np.flatnonzero(counts[k] == 1):
-            near = nearest_allowed(emb[i], frames[i], cent[big], [owned[b] for b in big], 1.4 * threshold)
-            if near is not None:
-                k[i] = big[near]
-    k = np.unique(k, return_inverse=True)[1]
-    cent = centroids(emb, k)
-    owned = [set().union(*(f for f, c in zip(frames, k) if c == b)) for b in range(len(cent))]
-    for r, c in zip(core, k):
-        labels[r.id] = int(c)
-    for r in records:
-        if labels[r.id] < 0 and r not in core:
-            near = nearest_allowed(r.embedding, set(r.frames.tolist()), cent, owned, threshold)
-            labels[r.id] = -1 if near is None else near
+    for label, members in enumerate(identities):
+        for k in members:
+            labels[records[k].id] = label
     return labels
-
-
-def average_linkage(dist: np.ndarray, blocked: np.ndarray, threshold: float) -> np.ndarray:
-    """Average-linkage agglomeration under ``threshold`` that never joins clusters holding a ``blocked`` pair."""
-    n = len(dist)
-    d = np.array(dist, dtype=np.float64)
-    blocked = np.array(blocked, dtype=bool)
-    np.fill_diagonal(d, np.inf)
-    d[blocked] = np.inf
-    size, alive = np.ones(n), np.ones(n, dtype=bool)
-    members = [[i] for i in range(n)]
-    while alive.sum() > 1:
-        i, j = np.unravel_index(np.argmin(d), d.shape)
-        if not d[i, j] < threshold:
-            break
-        d[i] = (size[i] * d[i] + size[j] * d[j]) / (size[i] + size[j])
-        blocked[i] |= blocked[j]
-        blocked[:, i] = blocked[i]
-        d[i, blocked[i] | ~alive] = np.inf
-        d[i, i] = np.inf
-        d[:, i] = d[i]
-        d[j], d[:, j] = np.inf, np.inf
-        size[i] += size[j]
-        alive[j] = False
-        members[i] += members[j]
-    labels = np.empty(n, dtype=np.int64)
-    for label, root in enumerate(np.flatnonzero(alive)):
-        labels[members[root]] = label
-    return labels
-
-
-def centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    c = np.stack([emb[labels == k].mean(0) for k in range(labels.max() + 1)])
-    return c / np.linalg.norm(c, axis=1, keepdims=True)
-
-
-def nearest_allowed(vector: np.ndarray, frames: set[int], cent: np.ndarray, owned: list[set[int]], threshold: float) -> int | None:
-    """The nearest centroid under ``threshold`` whose cluster has no face in ``frames``."""
-    dist = cosine_distances(vector[None], cent)[0]
-    for k in np.argsort(dist):
-        if dist[k] >= threshold:
-            return None
-        if not owned[k] & frames:
-            return int(k)
-    return None
 
 
 def relabelled(analysis: facetools.Analysis, labels: dict[int, int]) -> facetools.Analysis:
@@ -268,8 +239,48 @@ def mixed_identities(analysis: facetools.Analysis, truth: dict) -> list[str]:
     return lines
 
 
+def compare_rules(video: Path, truth: dict, title: str) -> dict[str, dict]:
+    """Before (723ff5c) vs after (``facetools.identify``) on the same stored tracks, SFace and dlib; prints the tables."""
+    results: dict[str, Evaluation] = {}
+    coverage: dict[str, dict[str, float]] = {}
+    bystanders: dict[str, int] = {}
+    low_confidence: dict[str, int] = {}
+    mixed: list[str] = []
+    for name in ("sface", "dlib"):
+        started = time.perf_counter()
+        tracks = facetools.extract(video, facetools.Config(device="cpu", embedder=name))
+        after = facetools.identify(tracks)
+        seconds = time.perf_counter() - started
+        before = relabelled(after, before_rules(tracks))
+        print(f"{title}, {name}: {seconds:.0f} s, {after.run.faces} faces, {after.run.tracks} tracks")
+        for rules, analysis in (("before", before), ("after", after)):
+            key = f"{name} {rules}"
+            results[key] = evaluate(analysis, truth)
+            coverage[key] = frontal_coverage(analysis, truth)
+            unlabelled = label_faces(analysis.faces, truth).isna()
+            bystanders[key] = sum(1 for p in analysis.identities if unlabelled[analysis.faces["identity"] == p.id].all())
+            low_confidence[key] = sum(p.confidence == "low" for p in analysis.identities)
+            mixed += [f"{key} rules: {line}" if line.startswith("identity") else line for line in mixed_identities(analysis, truth)]
+    print(f"\n{title}\n\n| embedder | rules | BCubed P | BCubed R | BCubed F1 | purity | identities / people (bystanders; low confidence) "
+          "| worst frontal coverage | worst coverage, all faces |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
+    for key, e in results.items():
+        cov = coverage[key]
+        worst = min(cov, key=lambda p: cov[p])
+        print(f"| {' | '.join(key.split())} | {e.bcubed_precision:.3f} | {e.bcubed_recall:.3f} | {e.bcubed_f1:.3f} | {e.purity:.3f} "
+              f"| {e.identities} / {e.true_identities} ({bystanders[key]}; {low_confidence[key]}) | {cov[worst]:.3f} ({worst}) "
+              f"| {min(e.coverage.values()):.3f} |")  # fmt: skip
+    print("\nfrontal-face coverage per person (good frontal faces inside the person's main identity)\n")
+    print("| person | " + " | ".join(coverage) + " |\n| --- |" + " --- |" * len(coverage))
+    for person in sorted(truth["people"]):
+        print(f"| {person} | " + " | ".join(f"{c[person]:.3f}" for c in coverage.values()) + " |")
+    if mixed:
+        print("\nidentities holding two people, track by track:\n" + "\n".join(mixed))
+    return {k: {"evaluation": dataclasses.asdict(e), "frontal_coverage": coverage[k], "low_confidence": low_confidence[k]}
+            for k, e in results.items()}  # fmt: skip
+
+
 def people_benchmark(folder: Path, out: Path) -> dict[str, dict]:
-    """Old vs new rules, SFace and dlib, on the composed ``people/`` video; prints the tables."""
+    """Before vs after on the composed ``people/`` video (13 people) and on a shot/reverse-shot dialogue of three held-out people."""
     labels = read_labels(folder)
     once = [p for p, files in labels.items() if len(files) == min(len(f) for f in labels.values())]
     video = out / "people_benchmark.mp4"
@@ -280,41 +291,12 @@ def people_benchmark(folder: Path, out: Path) -> dict[str, dict]:
           f"composed in {time.perf_counter() - started:.0f} s; seen once: {', '.join(once)}")  # fmt: skip
     for pair in truth["look_alikes"]:
         print(f"look-alike pair (SFace, closest photos): {' / '.join(pair['photos'])}: {pair['distance']:.3f}")
-    results: dict[str, Evaluation] = {}
-    coverage: dict[str, dict[str, float]] = {}
-    bystanders: dict[str, int] = {}
-    mixed: list[str] = []
-    for name in ("sface", "dlib"):
-        started = time.perf_counter()
-        tracks = facetools.extract(video, facetools.Config(device="cpu", embedder=name))
-        new = facetools.identify(tracks)
-        seconds = time.perf_counter() - started
-        old_threshold = OLD_THRESHOLDS.get(name, new.run.cluster_threshold)
-        old = relabelled(new, old_rules(tracks, old_threshold))
-        print(f"{name}: {seconds:.0f} s, {new.run.faces} faces, {new.run.tracks} tracks; new threshold {new.run.cluster_threshold} "
-              f"(strict {new.run.strict_threshold}), old {old_threshold}")  # fmt: skip
-        for rules, analysis in (("old", old), ("new", new)):
-            key = f"{name} {rules}"
-            results[key] = evaluate(analysis, truth)
-            coverage[key] = frontal_coverage(analysis, truth)
-            unlabelled = label_faces(analysis.faces, truth).isna()
-            bystanders[key] = sum(1 for p in analysis.identities if unlabelled[analysis.faces["identity"] == p.id].all())
-            mixed += [f"{key} rules: {line}" if line.startswith("identity") else line for line in mixed_identities(analysis, truth)]
-    print("\n| embedder | rules | BCubed P | BCubed R | BCubed F1 | purity | identities / truth | worst frontal coverage "
-          "| worst coverage, all faces |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
-    for key, e in results.items():
-        cov = coverage[key]
-        worst = min(cov, key=lambda p: cov[p])
-        print(f"| {' | '.join(key.split())} | {e.bcubed_precision:.3f} | {e.bcubed_recall:.3f} | {e.bcubed_f1:.3f} | {e.purity:.3f} "
-              f"| {e.identities} / {e.true_identities} ({bystanders[key]} of bystanders) | {cov[worst]:.3f} ({worst}) "
-              f"| {min(e.coverage.values()):.3f} |")  # fmt: skip
-    print("\nfrontal-face coverage per person (good frontal faces inside the person's main identity)\n")
-    print("| person | " + " | ".join(coverage) + " |\n| --- |" + " --- |" * len(coverage))
-    for person in sorted(truth["people"]):
-        print(f"| {person} | " + " | ".join(f"{c[person]:.3f}" for c in coverage.values()) + " |")
-    if mixed:
-        print("\nidentities holding two people, track by track:\n" + "\n".join(mixed))
-    return {k: {"evaluation": dataclasses.asdict(e), "frontal_coverage": coverage[k]} for k, e in results.items()}
+    metrics = {"people": compare_rules(video, truth, "people/ video")}
+    dialogue = out / "dialogue_benchmark.mp4"
+    truth = render_dialogue(folder, dialogue, list(DIALOGUE), photo_detector())
+    print(f"\ndialogue: {len(truth['shots'])} shots, {truth['frames']} frames, people {', '.join(DIALOGUE)}, H.264 CRF 32")
+    metrics["dialogue"] = compare_rules(dialogue, truth, "shot/reverse-shot dialogue")
+    return metrics
 
 
 def faces_benchmark(faces_dir: Path, out: Path, embedder: str) -> dict[str, dict]:

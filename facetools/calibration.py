@@ -2,9 +2,10 @@
 
 The numbers live in ``facetools/data/calibration.json``, written by that script with the hash of
 the photos it used; the package only reads them. ``threshold`` is the cosine distance under which
-two good faces may be taken as one person; ``strict_threshold`` applies where either face is low
-quality (small, turned away or blurred). Both come from single photos: a track's mean of several
-faces is steadier, so they are conservative for tracks.
+two good single faces may be taken as one person (the tracker's check of a link); ``strict_threshold``
+applies where either face is low quality (small, turned away or blurred). Identities are sets of
+faces: :class:`SetThresholds` holds the distance between two sets' mean embeddings under which they
+are one person, by how many independent views stand behind each side and by their quality.
 """
 
 from __future__ import annotations
@@ -49,6 +50,55 @@ def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
     return laplacian_variance(image[y1:y2, x1:x2].astype(np.float32).mean(axis=2))
 
 
+BANDS = ("good", "mixed", "low")
+"""Quality of a pair of face sets: both good, one good and one low quality, both low quality."""
+
+
+@dataclass(frozen=True)
+class SetThresholds:
+    """Distances between the mean embeddings of two face sets under which they are one person.
+
+    ``table[band][i][j]`` holds for ``views[i]`` views on one side and ``views[j]`` on the other (for
+    ``mixed``: the good side first). A side with ``k`` views reads the row of the largest listed count
+    ≤ ``k``; the calibration makes every table non-decreasing along rows and columns, so reading a
+    smaller count never loosens the rule.
+    """
+
+    views: tuple[int, ...]
+    table: dict[str, np.ndarray]
+
+    def __call__(self, a_low: bool, a_views: int, b_low: bool, b_views: int) -> float:
+        """The threshold for a set of ``a_views`` views (low quality or not) against one of ``b_views``."""
+        if a_low and not b_low:
+            a_low, a_views, b_low, b_views = b_low, b_views, a_low, a_views
+        band = "good" if not (a_low or b_low) else "low" if a_low else "mixed"
+        return float(self.table[band][self._row(a_views), self._row(b_views)])
+
+    def against(self, a_low: bool, a_views: int, lows: np.ndarray, views: np.ndarray) -> np.ndarray:
+        """The thresholds of one set against many (``lows`` and ``views`` per other set), as :meth:`__call__` gives each."""
+        rows = self._rows(np.asarray(views))
+        lows = np.asarray(lows, dtype=bool)
+        row = self._rows(np.array([a_views]))[0]
+        if a_low:
+            return np.where(lows, self.table["low"][row, rows], self.table["mixed"][rows, row])
+        return np.where(lows, self.table["mixed"][row, rows], self.table["good"][row, rows])
+
+    def _row(self, views: int) -> int:
+        return int(self._rows(np.array([views]))[0])
+
+    def _rows(self, views: np.ndarray) -> np.ndarray:
+        return np.maximum(np.searchsorted(self.views, np.maximum(views, 1), side="right") - 1, 0)
+
+    def scaled(self, factor: float) -> SetThresholds:
+        """Every threshold times ``factor`` (a user's looser or stricter setting)."""
+        return SetThresholds(self.views, {band: t * factor for band, t in self.table.items()})
+
+    @classmethod
+    def constant(cls, threshold: float, strict: float) -> SetThresholds:
+        """One threshold for good sets and a strict one wherever a side is low quality (an uncalibrated embedder)."""
+        return cls((1,), {"good": np.array([[threshold]]), "mixed": np.array([[strict]]), "low": np.array([[strict]])})
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Calibrated decisions for one embedder.
@@ -62,6 +112,7 @@ class Calibration:
         min_sharpness: faces whose :func:`face_sharpness` is below this are low quality.
         script_version: version of the script that wrote the numbers.
         data_sha256: hash of the labels and photos they were measured on.
+        sets: thresholds between sets of faces (:class:`SetThresholds`).
     """
 
     embedder: str
@@ -72,6 +123,7 @@ class Calibration:
     min_sharpness: float
     script_version: int
     data_sha256: str
+    sets: SetThresholds | None = None
 
     def is_low_quality(self, height_px: float, yaw: float, sharpness: float) -> bool:
         """Whether a face this tall (frame pixels), this turned and this sharp is weak evidence of identity."""
@@ -109,4 +161,7 @@ def load_calibration(embedder_name: str) -> Calibration:
         min_sharpness=float(q["min_sharpness"]),
         script_version=int(e["script_version"]),
         data_sha256=str(e["data_sha256"]),
+        sets=SetThresholds(tuple(e["sets"]["views"]), {b: np.array(e["sets"]["thresholds"][b], dtype=np.float64) for b in BANDS})
+        if "sets" in e
+        else None,
     )

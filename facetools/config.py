@@ -57,8 +57,12 @@ class Config:
     track_max_gap_s: float = option(0.5, "longest time (s) a track may go undetected and continue")
     faces_per_track: int = option(3, "best faces embedded per track")
     min_track_faces: int = option(3, "tracks with fewer faces only join existing identities", stage=IDENTIFY)
-    cluster_threshold: float | None = option(None, "cosine distance under which tracks of good faces join; default: the embedder's "
-                                             "calibrated threshold", stage=IDENTIFY, cli=True)  # fmt: skip
+    long_track_s: float = option(1.0, "a track of at least min_track_faces faces on screen this long (s) is one person by "
+                                 "construction: an identity of its own (low confidence when its faces are weak) unless it joins one",
+                                 stage=IDENTIFY)  # fmt: skip
+    cluster_threshold: float | None = option(None, "cosine distance under which two good single faces are one person; every calibrated "
+                                             "threshold (face sets of every size and quality) scales with it; default: the "
+                                             "embedder's calibrated one", stage=IDENTIFY, cli=True)  # fmt: skip
     merge_gap_s: float = option(0.5, "gaps in an identity's presence shorter than this (s) are bridged", stage=IDENTIFY)
     gallery: str | None = option(None, "folder of reference photos naming identities (photos named after people, or a "
                                  "sub-folder per person)", stage=IDENTIFY, cli=True)  # fmt: skip

@@ -77,7 +77,7 @@ def test_frontal_faces_are_covered(held_out_analysis, held_out_video) -> None:
     assert min(coverage.values()) >= 0.9, coverage
 
 
-RULES = Rules(threshold=0.5, strict_threshold=0.45, min_faces=3)
+RULES = Rules.uniform(threshold=0.5, strict_threshold=0.45, min_faces=3)
 
 
 def _unit(angle: float) -> np.ndarray:
@@ -107,13 +107,13 @@ def test_a_low_quality_track_of_another_person_joins_nobody_by_any_path() -> Non
         "profile within the strict threshold but in A's frames": [_track(3, range(0, 30, 5), 0.1, low=True)],
     }
     for case, extra in cases.items():
-        labels = cluster_tracks(a + b + extra, RULES)
+        labels = cluster_tracks(a + b + extra, RULES).labels
         assert labels[0] == labels[1] >= 0 and labels[2] not in (labels[0], -1), case
         for t in extra:
             assert labels[t.id] != labels[0], case
     # the two profiles of one person may become their own identity, never A's
-    labels = cluster_tracks(a + b + cases["two profile tracks of one person"], RULES)
+    labels = cluster_tracks(a + b + cases["two profile tracks of one person"], RULES).labels
     assert labels[3] == labels[4] and labels[3] != labels[0]
     # a good track at the same distance does join A: the rule is about evidence, not distance alone
-    labels = cluster_tracks(a + b + [_track(3, range(300, 330, 5), between)], RULES)
+    labels = cluster_tracks(a + b + [_track(3, range(300, 330, 5), between)], RULES).labels
     assert labels[3] == labels[0]

@@ -16,7 +16,7 @@ def test_save_and_load_round_trip(sample_analysis, tmp_path: Path) -> None:
     meta = json.loads((out / "identities.json").read_text())
     assert meta["embedder"] == "sface" and len(meta["identities"]) == 2
     first = meta["identities"][0]
-    assert set(first) == {"id", "name", "faces", "tracks", "screen_time_s", "first_s", "last_s", "segments", "thumbnail"}
+    assert set(first) == {"id", "name", "faces", "tracks", "screen_time_s", "first_s", "last_s", "segments", "thumbnail", "confidence"}
     assert meta["identities"][0]["screen_time_s"] >= meta["identities"][1]["screen_time_s"]
     assert (out / first["thumbnail"]).is_file()
     loaded = Analysis.load(out)

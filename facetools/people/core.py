@@ -1,10 +1,11 @@
 """One person across many videos: cluster the identities of many runs into people, search them by photo, forget one.
 
 Clustering reads only stored tracks (``tracks.npz``) and the runs' edits: no decoding, no model,
-no torch. It uses the within-video rules (:func:`facetools.stages.identity.cluster_tracks`:
-calibrated thresholds, complete linkage, the strict threshold for low-quality evidence) with one
-identity of one run as the item; identities of one video are cannot-linked only where they share
-a frame, and identities a user gave different names are never joined (the same name: always).
+no torch. It uses the within-video rules (:func:`facetools.stages.identity.cluster_tracks`: mean
+embeddings under the calibrated thresholds for face sets, the low-quality bands for weak evidence)
+with one identity of one run as the item, backed by as many views as it has shots; identities of
+one video are cannot-linked only where they share a frame, and identities a user gave different
+names are never joined (the same name: always).
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ def _appearances(run: Path, analysis: Analysis, rules_cal: Any) -> list[tuple[Ap
     out = []
     for ident in analysis.identities:
         records = [by_id[t] for t in ident.tracks]
-        low = all(evidence(r, rules_cal).low_quality for r in records)
+        weak = [evidence(r, rules_cal).low_quality for r in records]
+        shots = {r.shot for r, w in zip(records, weak) if not w} or {r.shot for r in records}
         frames = frozenset(int(f) for r in records for f in r.frames)
         best = sorted(records, key=lambda r: -r.quality)[:THUMBNAILS_PER_APPEARANCE]
         user = ident.name in analysis.edits.names
         app = Appearance(analysis.video.path, str(run), ident.id, ident.name, user, float(analysis.video.duration_s), list(ident.segments),
-                         list(ident.tracks), ident.faces, low, ident.embedding.astype(np.float32))  # fmt: skip
+                         list(ident.tracks), ident.faces, all(weak), ident.embedding.astype(np.float32), views=len(shots))  # fmt: skip
         out.append((app, frames, [r.thumbnail for r in best]))
     return out
 
@@ -101,7 +103,8 @@ def build_index(
             items.append(app)
             frames.append(frozenset(k * _FRAME_BASE + f for f in fr))
             thumbs[(app.run, app.identity)] = images
-    ev = [TrackEvidence(i, 0, frames[i], a.embedding, a.faces, a.low_quality) for i, a in enumerate(items)]
+    views = [frozenset(range(i << 20, (i << 20) + a.views)) for i, a in enumerate(items)]  # distinct keys: one per shot of each
+    ev = [TrackEvidence(i, 0, frames[i], a.embedding, a.faces, a.low_quality, a.screen_time_s, views[i]) for i, a in enumerate(items)]
     named: dict[str, list[int]] = {}
     for i, a in enumerate(items):
         if a.user_named:
@@ -109,7 +112,7 @@ def build_index(
     must = [g for g in named.values() if len(g) > 1]
     firsts = [g[0] for g in named.values()]
     cannot = [(a, b) for x, a in enumerate(firsts) for b in firsts[x + 1 :]]
-    labels = cluster_tracks(ev, rules, must_link=must, cannot_link=cannot)
+    labels = cluster_tracks(ev, rules, must_link=must, cannot_link=cannot).labels
     next_label = max(labels.values(), default=-1) + 1
     groups: dict[int, list[Appearance]] = {}
     for i, a in enumerate(items):

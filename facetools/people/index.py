@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io.store import atomic_write, save_arrays
+from facetools.stages.identify import calibrated_rules
 from facetools.stages.identity import Rules
 from facetools.stages.tracks import EmbeddingSpace
 
@@ -40,7 +42,7 @@ class Appearance:
         duration_s: the video's duration. segments: ``(start_s, end_s)`` on screen.
         thumbnails: best faces, paths relative to the people folder. tracks: its track ids.
         embedding: the identity's L2-normalised mean. low_quality: every one of its tracks is weak evidence.
-        faces: its number of chosen faces.
+        faces: its number of chosen faces. views: the shots behind its embedding (independent views of the person).
     """
 
     video: str
@@ -55,6 +57,7 @@ class Appearance:
     low_quality: bool
     embedding: np.ndarray = field(repr=False)
     thumbnails: list[str] = field(default_factory=list)
+    views: int = 1
 
     @property
     def screen_time_s(self) -> float:
@@ -64,7 +67,7 @@ class Appearance:
         return {"video": self.video, "run": self.run, "identity": self.identity, "name": self.name, "duration_s": round(self.duration_s, 3),
                 "screen_time_s": round(self.screen_time_s, 3), "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
                 "thumbnails": self.thumbnails, "tracks": self.tracks, "faces": self.faces, "user_named": self.user_named,
-                "low_quality": self.low_quality}  # fmt: skip
+                "low_quality": self.low_quality, "views": self.views}  # fmt: skip
 
 
 @dataclass
@@ -168,8 +171,11 @@ class PeopleIndex:
                         bool(low[k]),
                         emb[k],
                         a["thumbnails"],
+                        int(a.get("views", 1)),
                     )  # fmt: skip
                 )
                 k += 1
             people.append(Person(p["person"], p["name"], apps))
-        return cls(EmbeddingSpace(**meta["embedding_space"]), Rules(meta["threshold"], meta["strict_threshold"]), meta["runs"], people)
+        space = EmbeddingSpace(**meta["embedding_space"])
+        rules, _cal = calibrated_rules(space.embedder, meta["threshold"], Config(cluster_threshold=meta["threshold"]))
+        return cls(space, rules, meta["runs"], people)

@@ -130,7 +130,7 @@ def find(
     query /= np.linalg.norm(query)
     photo_low = all(f.low_quality for f in faces)
     dist = cosine_distances(query[None], np.stack([a.embedding for _, a in apps]))[0]
-    limits = np.array([index.rules.strict_threshold if photo_low or a.low_quality else index.rules.threshold for _, a in apps])
+    limits = np.array([index.rules.sets(photo_low, len(faces), a.low_quality, a.views) for _, a in apps])
     best: dict[int, float] = {}
     for (p, _), d, limit in zip(apps, dist, limits):
         if d < limit:

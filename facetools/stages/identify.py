@@ -8,12 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from facetools.calibration import Calibration, load_calibration
+from facetools.calibration import Calibration, SetThresholds, load_calibration
 from facetools.config import Config
 from facetools.intervals import merge_intervals
 from facetools.io.store import Edits
 from facetools.outputs.analysis import Analysis, Unidentified
-from facetools.stages.identity import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
+from facetools.stages.identity import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities
 from facetools.stages.tracks import TRACK_COLUMNS, TrackRecord, TrackSet
 
 UNCALIBRATED_STRICT = 0.75
@@ -21,22 +21,34 @@ UNCALIBRATED_STRICT = 0.75
 
 
 def rules_for(tracks: TrackSet, config: Config) -> tuple[Rules, Calibration | None]:
-    """The thresholds for this run: the config's, else the embedder's calibration, else what extraction recorded."""
+    """The thresholds for this run: the embedder's calibration (else what extraction recorded), scaled by the config's threshold."""
+    return calibrated_rules(tracks.space.embedder, tracks.run.cluster_threshold, config)
+
+
+def calibrated_rules(embedder: str, recorded: float, config: Config) -> tuple[Rules, Calibration | None]:
+    """The rules of ``embedder``'s calibration (``recorded``, the threshold a run recorded, where it has none),
+    scaled so that two single good faces join under ``config.cluster_threshold`` when that is set."""
     try:
-        cal: Calibration | None = load_calibration(tracks.space.embedder)
+        cal: Calibration | None = load_calibration(embedder)
     except (KeyError, OSError):  # no calibration for this embedder
         cal = None
-    base = cal.threshold if cal else tracks.run.cluster_threshold
-    threshold = config.cluster_threshold if config.cluster_threshold is not None else base
-    strict = threshold * (cal.strict_threshold / cal.threshold if cal else UNCALIBRATED_STRICT)
-    return Rules(threshold, strict, config.min_track_faces), cal
+    if cal and cal.sets:
+        rules = Rules(cal.sets, cal.threshold, cal.strict_threshold, config.min_track_faces, config.long_track_s)
+    else:
+        base = cal.threshold if cal else recorded
+        strict = cal.strict_threshold if cal else base * UNCALIBRATED_STRICT
+        rules = Rules(SetThresholds.constant(base, strict), base, strict, config.min_track_faces, config.long_track_s)
+    if config.cluster_threshold is None:
+        return rules, cal
+    return rules.scaled(config.cluster_threshold / rules.threshold if rules.threshold > 0 else 0.0), cal
 
 
 def evidence(record: TrackRecord, cal: Calibration | None) -> TrackEvidence:
     """What clustering needs of a stored track; its best face decides whether it is low quality."""
     _quality, height, yaw, sharpness = record.best_face
     low = cal.is_low_quality(float(height), float(yaw), float(sharpness)) if cal else False
-    return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low)
+    return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low,
+                         record.span[1] - record.span[0])  # fmt: skip
 
 
 def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None = None) -> Analysis:
@@ -49,10 +61,12 @@ def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None
     cfg = config or Config()
     edits = edits or Edits()
     rules, cal = rules_for(tracks, cfg)
-    labels = cluster_tracks([evidence(r, cal) for r in tracks.tracks], rules, shot_samples=tracks.shot_samples,
-                            must_link=edits.must_link, cannot_link=[(a, b) for a, b in edits.cannot_link])  # fmt: skip
+    ev = [evidence(r, cal) for r in tracks.tracks]
+    clusters = cluster_tracks(ev, rules, shot_samples=tracks.shot_samples, must_link=edits.must_link,
+                              cannot_link=[(a, b) for a, b in edits.cannot_link])  # fmt: skip
+    labels = clusters.labels
     by_id = {r.id: r for r in tracks.tracks}
-    identities = _identities(tracks.tracks, labels, cfg.merge_gap_s)
+    identities = _identities(tracks.tracks, {e.id: e.low_quality for e in ev}, clusters, cfg.merge_gap_s)
     for person in identities:
         for t in person.tracks:
             labels[t] = person.id
@@ -73,17 +87,20 @@ def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None
     return Analysis(tracks, faces, table, identities, unidentified, run, thumbnails, edits)
 
 
-def _identities(records: list[TrackRecord], labels: dict[int, int], gap: float) -> list[Identity]:
+def _identities(records: list[TrackRecord], low: dict[int, bool], clusters: Clusters, gap: float) -> list[Identity]:
     """Group labelled tracks into identities sorted by screen time (ids 0, 1, …, named ``person N``)."""
     groups: dict[int, list[TrackRecord]] = {}
     for r in records:
-        if labels[r.id] >= 0:
-            groups.setdefault(labels[r.id], []).append(r)
+        if clusters.labels[r.id] >= 0:
+            groups.setdefault(clusters.labels[r.id], []).append(r)
     people = []
-    for members in groups.values():
-        emb = np.mean([r.embedding for r in members], axis=0)
+    for label, members in groups.items():
+        good = [r for r in members if not low[r.id]] or members
+        emb = np.mean([r.embedding for r in good], axis=0)
         segments = merge_intervals([r.span for r in members], gap)
-        people.append(Identity(-1, "", sorted(r.id for r in members), sum(len(r) for r in members), segments, emb / np.linalg.norm(emb)))
+        confidence = "low" if label in clusters.low_confidence else "high"
+        people.append(Identity(-1, "", sorted(r.id for r in members), sum(len(r) for r in members), segments, emb / np.linalg.norm(emb),
+                               confidence=confidence))  # fmt: skip
     people.sort(key=lambda p: (-p.screen_time_s, p.first_s))
     for new_id, person in enumerate(people):
         person.id, person.name = new_id, f"person {new_id}"

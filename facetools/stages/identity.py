@@ -1,20 +1,22 @@
-"""From tracks to identities: constrained, quality-aware clustering and gallery names.
+"""From tracks to identities: constrained, quality-aware clustering of face sets, and gallery names.
 
-A wrong merge is worse than a split: clusters join only when every pair of their tracks is
-closer than the threshold (complete linkage, so no chain through look-alikes), tracks that
-share a frame never join (cannot-link), and a track whose faces are weak evidence (small,
-turned away, blurred) or too short joins an identity only under the strict threshold and
-otherwise stays unidentified.
+An identity is a set of tracks, and a track a set of faces. Two sets join when their mean
+embeddings lie closer than the calibrated threshold for sets of their size and quality
+(:class:`facetools.calibration.SetThresholds`): the more independent views (shots) stand behind
+each side, the steadier their means. A wrong merge is worse than a split: tracks that share a
+frame never join (cannot-link, on every path), weak evidence (small, turned away, blurred faces)
+is judged by the stricter low-quality thresholds, and a set without a good, long track becomes
+an identity only when it is long enough to be one person by construction (flagged low confidence).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from facetools.calibration import SetThresholds
 from facetools.geometry import cosine_distances
 
 
@@ -23,7 +25,8 @@ class Identity:
     """One person as found in a video.
 
     ``segments`` are ``[start_s, end_s]`` intervals on screen; ``screen_time_s`` is their sum.
-    ``embedding`` is the L2-normalised mean of its tracks' embeddings.
+    ``embedding`` is the L2-normalised mean of its good tracks' embeddings (of all, where none is good).
+    ``confidence`` is ``low`` for an identity without a good, long track (one long track of weak faces, or several).
     """
 
     id: int
@@ -33,6 +36,7 @@ class Identity:
     segments: list[tuple[float, float]]
     embedding: np.ndarray = field(repr=False)
     thumbnail: str = ""
+    confidence: str = "high"
 
     @property
     def screen_time_s(self) -> float:
@@ -57,12 +61,16 @@ class Identity:
             "last_s": round(self.last_s, 3),
             "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
             "thumbnail": self.thumbnail,
+            "confidence": self.confidence,
         }
 
 
 @dataclass(frozen=True)
 class TrackEvidence:
-    """What clustering knows of a track: its frames, its embedding, how many faces and how good."""
+    """What clustering knows of a track (or of any set of one person's faces, such as a run's identity).
+
+    ``views`` are keys of the independent views behind it (default: its shot); ``seconds`` its time on screen.
+    """
 
     id: int
     shot: int
@@ -70,45 +78,66 @@ class TrackEvidence:
     embedding: np.ndarray = field(repr=False)
     faces: int
     low_quality: bool = False
+    seconds: float = 0.0
+    views: frozenset[int] | None = None
+
+    @property
+    def view_keys(self) -> frozenset[int]:
+        return self.views if self.views is not None else frozenset({self.shot})
 
 
 @dataclass(frozen=True)
 class Rules:
-    """Thresholds of the identity decisions (cosine distances between track embeddings)."""
+    """The identity decisions of one embedding space.
 
+    Attributes:
+        sets: thresholds between face sets by views and quality.
+        threshold: two good single faces (gallery names, search by photo).
+        strict_threshold: two single faces of which one is low quality.
+        min_faces: tracks with fewer faces (and fewer than their shot's samples) only join others.
+        long_track_s: a track of ``min_faces`` or more faces this long is one person by construction.
+    """
+
+    sets: SetThresholds
     threshold: float
     strict_threshold: float
     min_faces: int = 3
+    long_track_s: float = 1.0
+
+    @classmethod
+    def uniform(cls, threshold: float, strict_threshold: float, min_faces: int = 3) -> Rules:
+        """The same thresholds for sets of every size (an uncalibrated embedder)."""
+        return cls(SetThresholds.constant(threshold, strict_threshold), threshold, strict_threshold, min_faces)
+
+    def scaled(self, factor: float) -> Rules:
+        """Every threshold times ``factor``."""
+        return Rules(self.sets.scaled(factor), self.threshold * factor, self.strict_threshold * factor, self.min_faces, self.long_track_s)
 
 
-def agglomerate(dist: np.ndarray, cannot_link: np.ndarray, threshold: float) -> np.ndarray:
-    """Complete-linkage clustering that never joins clusters holding a cannot-link pair.
+@dataclass
+class Clusters:
+    """An identity label per track id (−1: unidentified) and the labels of low-confidence identities."""
 
-    Merges the pair of clusters whose farthest members are closest, while that distance is
-    below ``threshold``. Returns a cluster label per item, numbered from 0.
-    """
-    n = len(dist)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    d = np.array(dist, dtype=np.float64)
-    d[np.asarray(cannot_link, dtype=bool)] = np.inf
-    np.fill_diagonal(d, np.inf)
-    alive = np.ones(n, dtype=bool)
-    members: list[list[int]] = [[i] for i in range(n)]
-    while alive.sum() > 1:
-        i, j = np.unravel_index(np.argmin(d), d.shape)
-        if not d[i, j] < threshold:
-            break
-        d[i] = np.maximum(d[i], d[j])  # complete linkage; inf (cannot-link) propagates
-        d[:, i] = d[i]
-        d[i, i] = np.inf
-        d[j], d[:, j] = np.inf, np.inf
-        alive[j] = False
-        members[i] += members[j]
-    labels = np.empty(n, dtype=np.int64)
-    for label, root in enumerate(np.flatnonzero(alive)):
-        labels[members[root]] = label
-    return labels
+    labels: dict[int, int]
+    low_confidence: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Side:
+    """A cluster as the calibration sees a set: its quality, its number of views, its mean embedding."""
+
+    low: bool
+    views: int
+    centroid: np.ndarray
+
+
+def _side(tracks: list[TrackEvidence], members: list[int]) -> _Side:
+    """Good members speak for a cluster that has them; weak ones only where it has none."""
+    good = [k for k in members if not tracks[k].low_quality]
+    use = good or members
+    views = frozenset().union(*(tracks[k].view_keys for k in use))
+    mean = sum(len(tracks[k].view_keys) * tracks[k].embedding for k in use)
+    return _Side(not good, len(views), mean / max(float(np.linalg.norm(mean)), 1e-12))
 
 
 def _groups(tracks: list[TrackEvidence], must_link: list[list[int]]) -> list[list[int]]:
@@ -132,6 +161,23 @@ def _frames(tracks: list[TrackEvidence], members: list[int]) -> set[int]:
     return set().union(*(tracks[k].frames for k in members))
 
 
+def _apart(tracks: list[TrackEvidence], groups: list[list[int]], cannot_link: list[tuple[int, int]]) -> np.ndarray:
+    """Pairs of groups that may never join: they share a frame, or a user said two of their tracks are two people."""
+    group_of = {tracks[k].id: g for g, members in enumerate(groups) for k in members}
+    apart = np.zeros((len(groups), len(groups)), dtype=bool)
+    by_frame: dict[int, set[int]] = {}
+    for g, members in enumerate(groups):
+        for f in _frames(tracks, members):
+            by_frame.setdefault(f, set()).add(g)
+    pairs = [(a, b) for gs in by_frame.values() if len(gs) > 1 for a in gs for b in gs if a != b]
+    pairs += [(group_of[a], group_of[b]) for a, b in cannot_link if a in group_of and b in group_of]
+    if pairs:
+        rows, cols = np.array(pairs).T
+        apart[rows, cols] = apart[cols, rows] = True
+    np.fill_diagonal(apart, False)
+    return apart
+
+
 def cluster_tracks(
     tracks: list[TrackEvidence],
     rules: Rules,
@@ -139,82 +185,76 @@ def cluster_tracks(
     shot_samples: dict[int, int] | None = None,
     must_link: list[list[int]] | None = None,
     cannot_link: list[tuple[int, int]] | None = None,
-) -> dict[int, int]:
-    """An identity label per track id (−1: unidentified).
+) -> Clusters:
+    """Identities of ``tracks``: average (centroid) linkage of face sets under their calibrated thresholds.
 
     1. Must-link facts (a user's merges and assignments) group tracks first.
-    2. Core groups — at least ``rules.min_faces`` good faces, or as many as their shot has
-       sampled frames (``shot_samples``), or a user's group — are clustered with complete
-       linkage at ``rules.threshold``; groups sharing a frame or a cannot-link fact never join.
-    3. Every other group (short, or low quality) joins the identity all of whose tracks lie
-       within the threshold (the strict one when it is low quality) and which has no face in
-       its frames; the nearest such, else none.
-    4. Low-quality tracks left over form identities of their own only where two or more lie
-       within the strict threshold of each other (:func:`_weak_identities`); the rest stay unidentified.
+    2. Groups merge, most confident first (the smallest distance relative to its threshold), while the
+       distance between their means is under the set threshold for their views and quality
+       (:func:`_side`); groups sharing a frame or a cannot-link fact never join, through any merge.
+       Weak sets (no good track) first only join strong ones; then, with what is left, each other.
+    3. A cluster is an identity when it holds a core track (good faces, at least ``rules.min_faces`` or
+       as many as its shot has sampled frames) or a user's group; else, with low confidence, when it
+       holds a track of that many faces over ``rules.long_track_s`` or two tracks of that many faces.
+       Other clusters (short or weak tracks alone) stay unidentified.
     """
     samples = shot_samples or {}
-    banned = {frozenset(p) for p in (cannot_link or [])}
     groups = _groups(tracks, must_link or [])
-    emb = np.stack([t.embedding for t in tracks]) if tracks else np.zeros((0, 0))
-    dist = cosine_distances(emb, emb) if tracks else np.zeros((0, 0))
+    n = len(groups)
+    if n == 0:
+        return Clusters({})
+    apart = _apart(tracks, groups, cannot_link or [])
+    members = [list(g) for g in groups]
+    sides = [_side(tracks, m) for m in members]
+    centroids = np.stack([s.centroid for s in sides])
+    lows = np.array([s.low for s in sides])
+    views = np.array([s.views for s in sides])
+    alive = np.ones(n, dtype=bool)
+    ratio = np.full((n, n), np.inf)
 
-    def long_enough(k: int) -> bool:
+    def refresh(i: int, weak_together: bool) -> None:
+        limits = rules.sets.against(lows[i], int(views[i]), lows, views)
+        dist = 1.0 - centroids @ centroids[i]
+        row = np.divide(dist, limits, out=np.full(n, np.inf), where=limits > 0)
+        row[apart[i] | ~alive] = np.inf
+        if lows[i] and not weak_together:
+            row[lows] = np.inf
+        row[i] = np.inf
+        ratio[i], ratio[:, i] = row, row
+
+    for weak_together in (False, True):  # first weak sets join strong ones; only then each other
+        for i in np.flatnonzero(alive):
+            refresh(i, weak_together)
+        while True:
+            i, j = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
+            if not ratio[i, j] < 1.0:
+                break
+            members[i] += members[j]
+            alive[j] = False
+            ratio[j], ratio[:, j] = np.inf, np.inf
+            apart[i] |= apart[j]
+            apart[:, i] = apart[i]
+            side = _side(tracks, members[i])
+            centroids[i], lows[i], views[i] = side.centroid, side.low, side.views
+            refresh(i, weak_together)
+
+    def enough(k: int) -> bool:
         return tracks[k].faces >= min(rules.min_faces, samples.get(tracks[k].shot, rules.min_faces))
 
-    def core(group: list[int]) -> bool:
-        return len(group) > 1 or (not tracks[group[0]].low_quality and long_enough(group[0]))
-
-    def apart(a: list[int], b: list[int]) -> bool:
-        ids = [(tracks[i].id, tracks[j].id) for i in a for j in b]
-        return bool(_frames(tracks, a) & _frames(tracks, b)) or any(frozenset(p) in banned for p in ids)
-
-    cores = [g for g in groups if core(g)]
-    n = len(cores)
-    link = np.array([[dist[np.ix_(a, b)].max() for b in cores] for a in cores]).reshape(n, n)
-    blocked = np.array([[i != j and apart(cores[i], cores[j]) for j in range(n)] for i in range(n)]).reshape(n, n)
-    labels = agglomerate(link, blocked, rules.threshold)
-    identities: list[list[int]] = [sum((cores[i] for i in np.flatnonzero(labels == k)), []) for k in range(labels.max(initial=-1) + 1)]
-    others = sorted((g for g in groups if not core(g)), key=lambda g: -max(tracks[k].faces for k in g))
-    left = []
-    for group in others:
-        limit = rules.strict_threshold if any(tracks[k].low_quality for k in group) else rules.threshold
-        best, best_d = None, np.inf
-        for k, members in enumerate(identities):
-            far = dist[np.ix_(group, members)]
-            if far.max() < limit and not apart(group, members) and far.mean() < best_d:
-                best, best_d = k, far.mean()
-        if best is None:
-            left.append(group)
-        else:
-            identities[best] = identities[best] + group
-    identities += _weak_identities(left, dist, apart, rules, lambda g: long_enough(g[0]))
-    out = {t.id: -1 for t in tracks}
-    for k, members in enumerate(identities):
-        for i in members:
-            out[tracks[i].id] = k
+    out = Clusters({t.id: -1 for t in tracks})
+    user = {k for g in groups if len(g) > 1 for k in g}
+    label = 0
+    for cluster in (members[i] for i in np.flatnonzero(alive)):
+        core = any(k in user or (enough(k) and not tracks[k].low_quality) for k in cluster)
+        long = any(enough(k) and tracks[k].seconds >= rules.long_track_s for k in cluster)
+        if not (core or long or sum(enough(k) for k in cluster) >= 2):
+            continue
+        if not core:
+            out.low_confidence.add(label)
+        for k in cluster:
+            out.labels[tracks[k].id] = label
+        label += 1
     return out
-
-
-def _weak_identities(
-    groups: list[list[int]],
-    dist: np.ndarray,
-    apart: Callable[[list[int], list[int]], bool],
-    rules: Rules,
-    long_enough: Callable[[list[int]], bool],
-) -> list[list[int]]:
-    """Identities made of low-quality tracks alone: at least two long ones, all pairs within the strict threshold.
-
-    One weak appearance never makes an identity on its own (no lone-appearance rule).
-    """
-    weak = [g for g in groups if long_enough(g)]
-    n = len(weak)
-    if n < 2:
-        return []
-    link = np.array([[dist[np.ix_(a, b)].max() for b in weak] for a in weak])
-    blocked = np.array([[i != j and apart(weak[i], weak[j]) for j in range(n)] for i in range(n)])
-    labels = agglomerate(link, blocked, rules.strict_threshold)
-    clusters = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
-    return [sum((weak[i] for i in c), []) for c in clusters if len(c) >= 2]
 
 
 def name_identities(identities: list[Identity], gallery: dict[str, np.ndarray], threshold: float, taken: set[str] | None = None) -> None:
