@@ -10,9 +10,9 @@ A cell's threshold is the smallest different-person distance among the calibrati
 them merges once in ``DRAWS`` draws, which bounds each pair's merge rate at ≤ 1e-3 (95 % one-sided).
 Less a margin per band, chosen by leave-one-person-out: the smallest margin under which, in every cell,
 the thresholds chosen without a person merge that person's pairs at a rate ≤ 1e-3 (95 %, over all
-folds). Then made non-decreasing in both sizes: a side with k views reads the row of the largest listed
-size ≤ k, which so never loosens the rule. People held out of every choice are reported apart (their
-pairs' rate and the worst pair's). Called by ``calibrate.py``.
+folds). A side with a count between two listed sizes reads the stricter of their rows
+(:class:`facetools.calibration.SetThresholds`). People held out of every choice are reported apart
+(their pairs' rate and the worst pair's). Called by ``calibrate.py``.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def choose_margin(cells: list[Cell], calib: set[int]) -> float:
 
 
 def table(cells: list[Cell], band: str, value: dict[str, float]) -> np.ndarray:
-    """The band's thresholds as a full matrix by set size, non-decreasing along rows and columns (suffix minima)."""
+    """The band's thresholds as a full matrix by set size (symmetric but for ``mixed``)."""
     n = len(VIEWS)
     t = np.full((n, n), np.nan)
     for c in cells:
@@ -164,10 +164,6 @@ def table(cells: list[Cell], band: str, value: dict[str, float]) -> np.ndarray:
             t[i, j] = value[c.key]
             if band != "mixed":
                 t[j, i] = value[c.key]
-    for i in range(n - 1, -1, -1):
-        for j in range(n - 1, -1, -1):
-            later = [t[i, j]] + ([t[i + 1, j]] if i + 1 < n else []) + ([t[i, j + 1]] if j + 1 < n else [])
-            t[i, j] = np.nanmin(later)
     return t
 
 

@@ -59,9 +59,9 @@ class SetThresholds:
     """Distances between the mean embeddings of two face sets under which they are one person.
 
     ``table[band][i][j]`` holds for ``views[i]`` views on one side and ``views[j]`` on the other (for
-    ``mixed``: the good side first). A side with ``k`` views reads the row of the largest listed count
-    ≤ ``k``; the calibration makes every table non-decreasing along rows and columns, so reading a
-    smaller count never loosens the rule.
+    ``mixed``: the good side first). A side whose count lies between two listed ones reads the
+    stricter of their two rows (the calibration measures only the listed counts); one above the
+    last reads the last.
     """
 
     views: tuple[int, ...]
@@ -69,25 +69,30 @@ class SetThresholds:
 
     def __call__(self, a_low: bool, a_views: int, b_low: bool, b_views: int) -> float:
         """The threshold for a set of ``a_views`` views (low quality or not) against one of ``b_views``."""
-        if a_low and not b_low:
-            a_low, a_views, b_low, b_views = b_low, b_views, a_low, a_views
-        band = "good" if not (a_low or b_low) else "low" if a_low else "mixed"
-        return float(self.table[band][self._row(a_views), self._row(b_views)])
+        return float(self.against(a_low, a_views, np.array([b_low]), np.array([b_views]))[0])
 
     def against(self, a_low: bool, a_views: int, lows: np.ndarray, views: np.ndarray) -> np.ndarray:
         """The thresholds of one set against many (``lows`` and ``views`` per other set), as :meth:`__call__` gives each."""
-        rows = self._rows(np.asarray(views))
         lows = np.asarray(lows, dtype=bool)
-        row = self._rows(np.array([a_views]))[0]
-        if a_low:
-            return np.where(lows, self.table["low"][row, rows], self.table["mixed"][rows, row])
-        return np.where(lows, self.table["mixed"][row, rows], self.table["good"][row, rows])
+        lo, hi = self._rows(np.asarray(views))
+        row_lo, row_hi = (int(r[0]) for r in self._rows(np.array([a_views])))
+        out = np.full(len(lows), np.inf)
+        for row in (row_lo, row_hi):
+            for rows in (lo, hi):
+                if a_low:
+                    cell = np.where(lows, self.table["low"][row, rows], self.table["mixed"][rows, row])
+                else:
+                    cell = np.where(lows, self.table["mixed"][row, rows], self.table["good"][row, rows])
+                out = np.minimum(out, cell)
+        return out
 
-    def _row(self, views: int) -> int:
-        return int(self._rows(np.array([views]))[0])
-
-    def _rows(self, views: np.ndarray) -> np.ndarray:
-        return np.maximum(np.searchsorted(self.views, np.maximum(views, 1), side="right") - 1, 0)
+    def _rows(self, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows bracketing each count: the largest listed ≤ it and the smallest listed ≥ it (the last above the last)."""
+        listed = np.asarray(self.views)
+        k = np.maximum(views, 1)
+        lo = np.maximum(np.searchsorted(listed, k, side="right") - 1, 0)
+        hi = np.minimum(np.searchsorted(listed, k, side="left"), len(listed) - 1)
+        return lo, hi
 
     def scaled(self, factor: float) -> SetThresholds:
         """Every threshold times ``factor`` (a user's looser or stricter setting)."""

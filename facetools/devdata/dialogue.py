@@ -1,11 +1,11 @@
 """A shot/reverse-shot dialogue composed from photos of real people: the TV pattern identity must bridge.
 
-Each person has a camera set-up (their most frontal photo, framed as a medium close-up on their side of
-the frame); the edit cuts back and forth between the set-ups (A-B-A-B) with slow camera moves, shows the
-two first speakers together in a wide shot (small faces), brings in a third person, cuts to other
-photos of the same people (another day, another angle), and brings the first person back after a change
-of lighting. The whole is encoded with heavy compression. The truth file records each shot's set-up and
-condition (:func:`render_dialogue`).
+Each person has a camera set-up (framed as a medium close-up on their side of the frame); the edit cuts
+back and forth between the set-ups (A-B-A-B, the most frontal photos) with slow camera moves, shows the
+two first speakers together in a wide shot (small faces), brings in a third person, and then goes round
+every photo of each person as they come back (another day, another look, years apart), the first person
+twice after a change of lighting. The whole is encoded with heavy compression. The truth file records
+each shot's set-up, photo and condition (:func:`render_dialogue`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from facetools.errors import InputValidationError
 if TYPE_CHECKING:
     from facetools.stages.detect import FaceDetector
 
-PLAN = [("A", 0, "clean"), ("B", 0, "clean"), ("A", 0, "clean"), ("B", 0, "clean"), ("AB", 0, "wide"), ("A", 0, "clean"),
-        ("B", 1, "clean"), ("C", 0, "clean"), ("A", 0, "clean"), ("C", 0, "clean"), ("B", 0, "clean"), ("A", 1, "dark"),
-        ("C", 1, "clean"), ("A", 1, "dark"), ("B", 0, "clean")]  # fmt: skip
-"""The edit: who is on screen (set-ups A, B, C; AB the wide two-shot), which of their photos, and the condition."""
+PLAN = [("A", 0, "clean"), ("B", 0, "clean"), ("A", 0, "clean"), ("B", 0, "clean"), ("AB", 0, "wide"), ("A", 1, "clean"),
+        ("B", 1, "clean"), ("C", 0, "clean"), ("A", 2, "clean"), ("C", 1, "clean"), ("B", 2, "clean"), ("A", 3, "dark"),
+        ("C", 2, "clean"), ("A", 4, "dark"), ("B", 3, "clean"), ("A", 5, "clean"), ("C", 3, "dark")]  # fmt: skip
+"""The edit: who is on screen (set-ups A, B, C; AB the wide two-shot), which of their photos (taken round their number of
+photos: another day, another look) and the condition."""
 
 
 def _frontal_first(folder: Path, files: list[str], person: str, detector: FaceDetector) -> list[Scene]:
@@ -77,6 +78,7 @@ def render_dialogue(
             h, w = pair.image.shape[:2]
             shot = Shot(pair, seconds, start=(w / 2, h / 2, max(h, w * 9 / 16) * 1.1), end=(w / 2 + 20, h / 2, max(h, w * 9 / 16)))
         else:
+            photo %= len(scenes[who])
             shot = setup_shot(scenes[who][photo], side[who], seconds, k)
         if condition == "dark":
             shot.light = (0.35, 0.3)
