@@ -30,6 +30,7 @@ SAME_SPLITS, SAME_DRAWS = 20, 50  # per person and cell: photo splits, draws per
 BOUND = 1e-3
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.15, 0.20, 0.25, 0.30)
 SEED = 0
+ASK_QUANTILE = 0.01  # "same person?" is worth asking under the distance 1 % of different people's single faces lie closer than
 
 
 @dataclass
@@ -59,6 +60,10 @@ class Cell:
     def smallest(self, people: set[int], without: int | None = None) -> float:
         """The smallest different-person distance among ``people`` (leaving ``without`` out)."""
         return min(d.min() for (a, b), d in self.diff.items() if a in people and b in people and without not in (a, b))
+
+    def quantile(self, q: float, people: set[int]) -> float:
+        """The ``q`` quantile of the different-person distances among ``people``."""
+        return float(np.quantile(np.concatenate([d for (a, b), d in self.diff.items() if a in people and b in people]), q))
 
     def merges(self, threshold: float, involving: set[int], people: set[int] | None = None) -> dict[tuple[int, int], int]:
         """Merges below ``threshold`` per pair of people with one of ``involving`` (and both in ``people``, when given)."""
@@ -182,8 +187,11 @@ def calibrate_sets(name: str, faces: FaceSet, people: list[str], held_out: tuple
     raw = {c.key: (1 - margins[c.band]) * c.smallest(calib) for c in cells}
     tables = {band: table(cells, band, raw) for band in BANDS}
     final = {c.key: float(tables[c.band][VIEWS.index(c.ka), VIEWS.index(c.kb)]) for c in cells}
+    ask = {c.band: c.quantile(ASK_QUANTILE, calib) for c in cells if c.ka == c.kb == 1}
     print(f"\n### Face sets ({DRAWS} draws per pair of people and cell; sets of k faces from distinct photos first)\n")
     print("Margins (leave-one-person-out over the calibration people): " + ", ".join(f"{b} {m:.2f}" for b, m in margins.items()))
+    print(f"Worth asking (suggestions; {ASK_QUANTILE:.0%} of different people's single faces lie closer): "
+          + ", ".join(f"{b} {a:.4f}" for b, a in ask.items()))  # fmt: skip
     print(
         "\n| band | sizes | threshold | smallest different (calibration) | calibration same accepted | held out: merges / draws "
         "| worst pair of people, 95 % bound | held-out same accepted |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -219,6 +227,7 @@ def calibrate_sets(name: str, faces: FaceSet, people: list[str], held_out: tuple
     return {
         "views": list(VIEWS),
         "thresholds": {band: np.round(t, 5).tolist() for band, t in tables.items()},
+        "ask": {band: round(a, 5) for band, a in ask.items()},
         "margins": margins,
         "draws_per_pair": DRAWS,
         "false_merge_bound": BOUND,

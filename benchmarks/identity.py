@@ -240,6 +240,29 @@ def mixed_identities(analysis: facetools.Analysis, truth: dict) -> list[str]:
     return lines
 
 
+def review_by_truth(analysis: facetools.Analysis, truth: dict, folder: Path, limit: int = 50) -> dict[str, float]:
+    """Answer the run's "same person?" suggestions as a user who knows the truth would, until none is left.
+
+    Each suggestion is answered yes where both identities' faces are mostly of one person (``answer_suggestion``: a
+    merge), else no (a wrong suggestion). Returns how many were asked, how many were wrong, and the identities and
+    BCubed figures at the end.
+    """
+    from facetools.outputs.explore import answer_suggestion
+
+    analysis.save(folder)
+    asked = wrong = 0
+    while analysis.suggestions and asked < limit:
+        s = analysis.suggestions[0]
+        people = label_faces(analysis.faces, truth)
+        owner = [people[analysis.faces["identity"] == k].mode() for k in (s.a, s.b)]
+        same = all(len(o) for o in owner) and owner[0].iloc[0] == owner[1].iloc[0]
+        analysis = answer_suggestion(folder, s.a, s.b, bool(same))
+        asked, wrong = asked + 1, wrong + (not same)
+    e = evaluate(analysis, truth)
+    return {"asked": asked, "wrong": wrong, "identities": e.identities, "bcubed_precision": e.bcubed_precision,
+            "bcubed_recall": e.bcubed_recall}  # fmt: skip
+
+
 def compare_rules(video: Path, truth: dict, title: str) -> dict[str, dict]:
     """Before (723ff5c) vs after (``facetools.identify``) on the same stored tracks, SFace and dlib; prints the tables."""
     results: dict[str, Evaluation] = {}
@@ -247,6 +270,7 @@ def compare_rules(video: Path, truth: dict, title: str) -> dict[str, dict]:
     bystanders: dict[str, int] = {}
     low_confidence: dict[str, int] = {}
     mixed: list[str] = []
+    reviews: dict[str, dict[str, float]] = {}
     for name in ("sface", "dlib"):
         started = time.perf_counter()
         tracks = facetools.extract(video, facetools.Config(device="cpu", embedder=name))
@@ -263,6 +287,7 @@ def compare_rules(video: Path, truth: dict, title: str) -> dict[str, dict]:
             bystanders[key] = sum(1 for p in analysis.identities if unlabelled[analysis.faces["identity"] == p.id].all())
             low_confidence[key] = sum(p.confidence == "low" for p in analysis.identities)
             mixed += [f"{key} rules: {line}" if line.startswith("identity") else line for line in mixed_identities(analysis, truth)]
+        reviews[name] = review_by_truth(after, truth, video.parent / f"{video.stem}_{name}_review")
     print(f"\n{title}\n\n| embedder | rules | BCubed P | BCubed R | BCubed F1 | purity | identities / people (bystanders; low confidence) "
           "| worst frontal coverage | worst coverage, all faces |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
     for key, e in results.items():
@@ -277,8 +302,15 @@ def compare_rules(video: Path, truth: dict, title: str) -> dict[str, dict]:
         print(f"| {person} | " + " | ".join(f"{c[person]:.3f}" for c in coverage.values()) + " |")
     if mixed:
         print("\nidentities holding two people, track by track:\n" + "\n".join(mixed))
-    return {k: {"evaluation": dataclasses.asdict(e), "frontal_coverage": coverage[k], "low_confidence": low_confidence[k]}
-            for k, e in results.items()}  # fmt: skip
+    print('\nreview: the after rules\' "same person?" suggestions answered by the truth, until none is left\n')
+    print("| embedder | suggestions asked | wrong (answered no) | identities / people after | BCubed P / R after |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, r in reviews.items():
+        print(f"| {name} | {r['asked']} | {r['wrong']} | {r['identities']} / {len(truth['people'])} "
+              f"| {r['bcubed_precision']:.3f} / {r['bcubed_recall']:.3f} |")  # fmt: skip
+    out = {k: {"evaluation": dataclasses.asdict(e), "frontal_coverage": coverage[k], "low_confidence": low_confidence[k]}
+           for k, e in results.items()}  # fmt: skip
+    return {**out, **{f"{name} review": r for name, r in reviews.items()}}
 
 
 def people_benchmark(folder: Path, out: Path) -> dict[str, dict]:

@@ -52,6 +52,8 @@ def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
 
 BANDS = ("good", "mixed", "low")
 """Quality of a pair of face sets: both good, one good and one low quality, both low quality."""
+UNCALIBRATED_ASK = 4 / 3
+"""Without a calibration, pairs up to this factor over the threshold are worth a "same person?" question."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ class SetThresholds:
     ``table[band][i][j]`` holds for ``views[i]`` views on one side and ``views[j]`` on the other (for
     ``mixed``: the good side first). A side whose count lies between two listed ones reads the
     stricter of their two rows (the calibration measures only the listed counts); one above the
-    last reads the last.
+    last reads the last. ``ask[band]``: under this distance two sets that did not join are worth a
+    "same person?" question (1 % of different people's single faces lie closer).
     """
 
     views: tuple[int, ...]
     table: dict[str, np.ndarray]
+    ask: dict[str, float]
 
     def __call__(self, a_low: bool, a_views: int, b_low: bool, b_views: int) -> float:
         """The threshold for a set of ``a_views`` views (low quality or not) against one of ``b_views``."""
@@ -94,14 +98,20 @@ class SetThresholds:
         hi = np.minimum(np.searchsorted(listed, k, side="left"), len(listed) - 1)
         return lo, hi
 
+    def asking(self, a_low: bool, b_low: bool) -> float:
+        """The distance under which two sets of this quality are worth a "same person?" question."""
+        return self.ask["good" if not (a_low or b_low) else "low" if a_low and b_low else "mixed"]
+
     def scaled(self, factor: float) -> SetThresholds:
-        """Every threshold times ``factor`` (a user's looser or stricter setting)."""
-        return SetThresholds(self.views, {band: t * factor for band, t in self.table.items()})
+        """Every threshold times ``factor`` (a user's looser or stricter setting); what is worth asking stays."""
+        return SetThresholds(self.views, {band: t * factor for band, t in self.table.items()}, self.ask)
 
     @classmethod
     def constant(cls, threshold: float, strict: float) -> SetThresholds:
-        """One threshold for good sets and a strict one wherever a side is low quality (an uncalibrated embedder)."""
-        return cls((1,), {"good": np.array([[threshold]]), "mixed": np.array([[strict]]), "low": np.array([[strict]])})
+        """One threshold for good sets and a strict one wherever a side is low quality (an uncalibrated embedder);
+        worth asking up to a third above them."""
+        table = {"good": threshold, "mixed": strict, "low": strict}
+        return cls((1,), {b: np.array([[t]]) for b, t in table.items()}, {b: UNCALIBRATED_ASK * t for b, t in table.items()})
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,8 @@ def load_calibration(embedder_name: str) -> Calibration:
         raise KeyError(f"no calibration for embedder {embedder_name!r}: calibrated are {sorted(entries)} (run benchmarks/calibrate.py)")
     e = entries[embedder_name]
     q = e["quality"]
+    tables = {b: np.array(e["sets"]["thresholds"][b], dtype=np.float64) for b in BANDS} if "sets" in e else {}
+    ask = e.get("sets", {}).get("ask") or {b: UNCALIBRATED_ASK * float(t[0, 0]) for b, t in tables.items()}
     return Calibration(
         embedder=embedder_name,
         threshold=float(e["threshold"]),
@@ -166,7 +178,5 @@ def load_calibration(embedder_name: str) -> Calibration:
         min_sharpness=float(q["min_sharpness"]),
         script_version=int(e["script_version"]),
         data_sha256=str(e["data_sha256"]),
-        sets=SetThresholds(tuple(e["sets"]["views"]), {b: np.array(e["sets"]["thresholds"][b], dtype=np.float64) for b in BANDS})
-        if "sets" in e
-        else None,
+        sets=SetThresholds(tuple(e["sets"]["views"]), tables, {b: float(ask[b]) for b in BANDS}) if tables else None,
     )

@@ -1,4 +1,4 @@
-"""The ``facetools`` command: analyze, recluster, report, export, sample."""
+"""The ``facetools`` command: analyze, recluster, review, report, export, people, find, sample."""
 
 from __future__ import annotations
 
@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--segment", type=float, default=0.0, help="split clips into pieces of at most this many seconds")
     e.add_argument("--device", default="cpu", help="where crops are computed (default: cpu)")
 
+    rv = sub.add_parser("review", help='answer the "same person?" suggestions of a run directory (y/n/s on stdin)')
+    rv.add_argument("run_dir")
+    rv.add_argument("--yes", action="append", default=[], metavar="A,B", help="identities A and B are one person (no questions asked)")
+    rv.add_argument("--no", action="append", default=[], metavar="A,B", help="identities A and B are two people (no questions asked)")
+
     sub.add_parser("sample", help="build the bundled sample video (data/sample) and print its path")
 
     pe = sub.add_parser("people", help="cluster the identities of many run directories into people (people.json, people.html)")
@@ -67,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     pe.add_argument("--out", required=True, help="people folder")
     pe.add_argument("--gallery", help="folder of named reference photos (photos named after people, or a sub-folder per person)")
     pe.add_argument("--forget", metavar="NAME_OR_PERSON", help="delete this person's face data from every run and the index")
+    pe.add_argument("--same", nargs=2, action="append", default=[], metavar=("A", "B"),
+                    help="people A and B of the index in --out are one person (kept in answers.json for every rebuild)")  # fmt: skip
+    pe.add_argument("--different", nargs=2, action="append", default=[], metavar=("A", "B"),
+                    help="people A and B are two people: never joined nor suggested again")  # fmt: skip
 
     fi = sub.add_parser("find", help="list every video and time range where the person in a photo appears")
     fi.add_argument("photos", nargs="+", metavar="PHOTO", help="photo(s) of one person")
@@ -102,6 +111,8 @@ def _run(args: argparse.Namespace) -> int:
         return _people(args)
     if args.command == "find":
         return _find(args)
+    if args.command == "review":
+        return _review(args)
     from facetools.outputs.report import report
     from facetools.run.progress import VideoBar
 
@@ -161,6 +172,49 @@ def _recluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pair(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InputValidationError(f"expected two identity ids as A,B, got {text!r}") from None
+    return a, b
+
+
+def _review(args: argparse.Namespace) -> int:
+    """Answer the run's suggestions: those given with --yes/--no, else each in turn from stdin (y, n, s to skip, q to stop)."""
+    from facetools.outputs.analysis import Analysis, identity_thumbnail
+    from facetools.outputs.explore import answer_suggestion
+
+    folder = Path(args.run_dir)
+    given = [(*_pair(t), True) for t in args.yes] + [(*_pair(t), False) for t in args.no]
+    for a, b, same in given:
+        answer_suggestion(folder, a, b, same)
+        print(f"identities {a} and {b}: {'one person' if same else 'two people'} (saved in {folder / 'edits.json'})")
+    if given:
+        return 0
+    skipped: set[frozenset[int]] = set()
+    analysis = Analysis.load(folder)
+    while True:
+        names = {p.id: p for p in analysis.identities}
+        pending = [s for s in analysis.suggestions if frozenset(names[s.a].tracks + names[s.b].tracks) not in skipped]
+        if not pending:
+            print(f"no more suggestions: {len(analysis.identities)} identities")
+            return 0
+        s = pending[0]
+        for key in (s.a, s.b):
+            p = names[key]
+            print(f"  identity {key}: {p.name}, {p.faces} faces, {p.screen_time_s:.1f} s, {folder / identity_thumbnail(key)}")
+        print(f"Same person? {s.evidence} [y/n/s/q] ", end="", flush=True)
+        answer = sys.stdin.readline().strip().lower()[:1]
+        if answer in ("y", "n"):
+            analysis = answer_suggestion(folder, s.a, s.b, answer == "y")
+        elif answer == "s":
+            skipped.add(frozenset(names[s.a].tracks + names[s.b].tracks))
+        else:
+            print("stopped")
+            return 0
+
+
 def _people(args: argparse.Namespace) -> int:
     from facetools.people import forget, people
 
@@ -171,10 +225,12 @@ def _people(args: argparse.Namespace) -> int:
               + (f", gallery entries {', '.join(gone.gallery_names)}" if gone.gallery_names else "")
               + (f"; deleted {len(gone.reports_removed)} report file(s)" if gone.reports_removed else ""))  # fmt: skip
         return 0
-    index = people(args.run_dirs, args.out, gallery=args.gallery)
+    index = people(args.run_dirs, args.out, gallery=args.gallery, same=args.same, different=args.different)
     for p in index.people:
         where = ", ".join(f"{Path(a.video).name} ({a.screen_time_s:.1f} s)" for a in p.appearances)
         print(f"{p.name}: {p.screen_time_s:.1f} s in {len({a.video for a in p.appearances})} video(s): {where}")
+    for s in index.suggestions:
+        print(f"same person? {index.people[s.a].name} (person {s.a}) and {index.people[s.b].name} (person {s.b}): {s.evidence}")
     print(f"{len(index.people)} people in {len(index.runs)} runs; {Path(args.out) / 'people.html'}")
     return 0
 

@@ -51,3 +51,24 @@ def ffmpeg_video(path: Path, *args: str) -> Path:
     """Make a small video with ffmpeg from lavfi sources (``args`` go before the output)."""
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(path)], check=True)
     return path
+
+
+SPLIT_THRESHOLD = 0.35
+"""Stricter than the calibration (0.5086 for two single good faces): person_02's two photos (SFace 0.45 apart) stay two identities."""
+
+
+@pytest.fixture(scope="session")
+def split_person(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A saved run where one person is deliberately split: person_02 in two photos taken years apart, two shots each,
+    between person_05 and person_09, identified with a threshold the two photos do not meet. Copy it before editing."""
+    from facetools.devdata.people_video import condition_shot, photo_detector
+    from facetools.devdata.synth import photo_scene, render
+
+    people, detector = shared_data / "people", photo_detector()
+    first, second = (photo_scene(people / "person_02" / f, "person_02", detector) for f in ("img26.jpg", "img46.jpg"))
+    b, c = (photo_scene(sorted((people / p).iterdir())[0], p, detector) for p in ("person_05", "person_09"))
+    folder = tmp_path_factory.mktemp("split")
+    truth = render([condition_shot(s, "clean", 1.0, k) for k, s in enumerate([first, b, first, c, second, b, second, c])],
+                   folder / "split.mp4", audio=False)  # fmt: skip
+    analyze(folder / "split.mp4", device="cpu", embedder="sface", cluster_threshold=SPLIT_THRESHOLD).save(folder / "run")
+    return folder / "run", truth

@@ -50,7 +50,9 @@ def test_linkage_compares_means_so_a_chain_through_a_look_alike_stops() -> None:
 def test_more_views_behind_a_set_earn_its_looser_threshold() -> None:
     """Sets backed by several shots are judged by their own (here looser) calibrated threshold; single tracks are not."""
     table = np.array([[0.05, 0.05], [0.05, 0.2]])
-    rules = Rules(SetThresholds((1, 2), {"good": table, "mixed": table, "low": table}), 0.05, 0.05)
+    rules = Rules(
+        SetThresholds((1, 2), {"good": table, "mixed": table, "low": table}, dict.fromkeys(("good", "mixed", "low"), 0.3)), 0.05, 0.05
+    )
     x, y = _unit(1, 0, 0), _unit(1, 0.02, 0)
     far = _unit(1, 0.6, 0.1)  # ≈ 0.15 from the mean of x and y: over the single-track threshold, under the two-shot one
     pair = [_track(0, [0, 1, 2], x, shot=0), _track(1, [10, 11, 12], y, shot=1)]

@@ -51,12 +51,16 @@ ERRORS = """() => {
   return outputs.filter(o => o.type === 'error').map(o => o.toJSON().traceback.join('\\n'));
 }"""
 
+# the execution count of every code cell of the notebook on screen, from its model (JupyterLab renders only the cells in view)
+EXECUTION_COUNTS = """() => [...window.jupyterapp.shell.currentWidget.content.model.cells].filter(c => c.type === 'code')
+  .map(c => c.executionCount)"""
+
 # every code cell of the notebook on screen has run and the kernel is idle, or a cell raised
 ALL_RAN_OR_ERROR = f"""() => {{
   if (({ERRORS})().length) return true;
-  const panel = window.jupyterapp.shell.currentWidget;
-  const prompts = [...panel.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
-  return panel.sessionContext.kernelDisplayStatus === 'idle' && prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+  const counts = ({EXECUTION_COUNTS})();
+  return window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle' && counts.length > 0
+    && counts.every(n => Number.isInteger(n) && n > 0);
 }}"""
 
 ALL_IMAGES_LOADED = "el => [...el.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
@@ -231,12 +235,8 @@ def browser_ready() -> None:
     _require_browser()
 
 
-@pytest.fixture
-def lab_dir(browser_ready: None, sample_analysis, tmp_path: Path) -> Path:  # noqa: ANN001 - Analysis
-    """A folder with the sample's saved run and explore.ipynb pointed at it."""
-    root = tmp_path / "lab"
-    run = root / "run"
-    sample_analysis.save(run)
+def _explore_notebook(root: Path, run: Path) -> Path:
+    """``root/explore.ipynb`` pointed at the run directory ``run``; returns ``root``."""
     nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)
     (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     parameters.source = f"analysis_dir = {str(run)!r}\n"
@@ -244,23 +244,25 @@ def lab_dir(browser_ready: None, sample_analysis, tmp_path: Path) -> Path:  # no
     return root
 
 
-def test_explorer_in_jupyterlab(lab_dir: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture
+def lab_dir(browser_ready: None, sample_analysis, tmp_path: Path) -> Path:  # noqa: ANN001 - Analysis
+    """A folder with the sample's saved run and explore.ipynb pointed at it."""
+    root = tmp_path / "lab"
+    sample_analysis.save(root / "run")
+    return _explore_notebook(root, root / "run")
 
-    run = lab_dir / "run"
-    first = json.loads((run / "identities.json").read_text())["identities"][0]["tracks"]  # the dropdown's first
-    with jupyter_lab(lab_dir) as (url, _server), chromium(tmp_path / "profile") as devtools, sync_playwright() as pw:
+
+@contextlib.contextmanager
+def _page(lab: Path, tmp_path: Path):  # noqa: ANN202 - yields a playwright Page
+    """A Chromium page on JupyterLab serving ``lab``; on failure a screenshot and the page's text are saved."""
+    from playwright.sync_api import sync_playwright
+
+    with jupyter_lab(lab) as (url, _server), chromium(tmp_path / "profile") as devtools, sync_playwright() as pw:
         browser = pw.chromium.connect_over_cdp(devtools)
         page = browser.contexts[0].pages[0] if browser.contexts and browser.contexts[0].pages else browser.new_page()
         page.set_default_timeout(STARTUP_S * 1000)
         try:
-            explorer = _drive(page, expect, url, run, first)
-            if os.environ.get("FACETOOLS_LAB_SCREENSHOT"):  # a picture of the explorer at work, e.g. for a README
-                page.set_viewport_size({"width": 1400, "height": 1800})
-                page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
-                explorer.evaluate("el => el.scrollIntoView({block: 'start'})")
-                page.wait_for_function(ALL_IMAGES_LOADED, arg=explorer.element_handle())
-                page.screenshot(path=os.environ["FACETOOLS_LAB_SCREENSHOT"])
+            yield page, url
         except BaseException:
             shot, text = tmp_path / "lab_failure.png", tmp_path / "lab_failure.txt"
             with contextlib.suppress(Exception):
@@ -274,8 +276,47 @@ def test_explorer_in_jupyterlab(lab_dir: Path, tmp_path: Path) -> None:
                 browser.close()
 
 
-def _drive(page, expect, url: str, run: Path, first: list[int]):  # noqa: ANN001, ANN201 - playwright Page, expect, Locator
-    """Open the notebook, run all cells, check the explorer rendered, move its slider, rename; returns the explorer."""
+def test_explorer_in_jupyterlab(lab_dir: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    run = lab_dir / "run"
+    first = json.loads((run / "identities.json").read_text())["identities"][0]["tracks"]  # the dropdown's first
+    with _page(lab_dir, tmp_path) as (page, url):
+        explorer = _drive(page, expect, url, run, first)
+        if os.environ.get("FACETOOLS_LAB_SCREENSHOT"):  # a picture of the explorer at work, e.g. for a README
+            page.set_viewport_size({"width": 1400, "height": 1800})
+            page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
+            explorer.evaluate("el => el.scrollIntoView({block: 'start'})")
+            page.wait_for_function(ALL_IMAGES_LOADED, arg=explorer.element_handle())
+            page.screenshot(path=os.environ["FACETOOLS_LAB_SCREENSHOT"])
+
+
+def test_explorer_answers_a_suggestion(browser_ready: None, split_person: tuple[Path, dict], tmp_path: Path) -> None:
+    """The review panel shows the split person's pair with their faces; "Yes" saves a merge and re-identifies."""
+    from playwright.sync_api import expect
+
+    root = tmp_path / "lab"
+    run = Path(shutil.copytree(split_person[0], root / "run"))
+    before = json.loads((run / "identities.json").read_text())
+    top = before["suggestions"][0]
+    tracks = sorted(t for p in before["identities"] if p["id"] in (top["a"], top["b"]) for t in p["tracks"])
+    with _page(_explore_notebook(root, run), tmp_path) as (page, url):
+        explorer = _open(page, expect, url)
+        review = explorer.locator(".widget-vbox", has=page.locator(".widget-html", has_text="Same person?")).last
+        expect(review.locator(".widget-html")).to_contain_text(top["evidence"])
+        expect(review.locator("img.widget-image")).not_to_have_count(0)  # the two rows of faces
+        page.wait_for_function(ALL_IMAGES_LOADED, arg=review.element_handle())
+        review.get_by_role("button", name="Yes", exact=True).click()
+        expect(explorer.locator(".widget-label", has_text="one person (saved)")).to_be_visible()
+    edits = json.loads((run / "edits.json").read_text())
+    assert tracks in [sorted(g) for g in edits["must_link"]], edits
+    after = json.loads((run / "identities.json").read_text())
+    assert len(after["identities"]) == len(before["identities"]) - 1
+    assert any(sorted(p["tracks"]) == tracks for p in after["identities"]), after["identities"]
+
+
+def _open(page, expect, url: str):  # noqa: ANN001, ANN201 - playwright Page, expect, Locator
+    """Open the notebook, run all cells, check no cell failed; returns the explorer's widget box."""
     page.goto(url)
     expect(page.locator(".jp-NotebookPanel .jp-CodeCell").first).to_be_visible()
     page.wait_for_function(KERNEL_IDLE)
@@ -285,12 +326,17 @@ def _drive(page, expect, url: str, run: Path, first: list[int]):  # noqa: ANN001
     page.wait_for_function(ALL_RAN_OR_ERROR, timeout=RUN_ALL_S * 1000)
     errors = page.evaluate(ERRORS)
     assert not errors, re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors))[-3000:]  # tracebacks without colours
-    prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt").all_inner_texts()
-    assert prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts), prompts
-
-    # positive evidence of rendered widgets: the explorer's box with a slider, a decoded frame image
+    counts = page.evaluate(EXECUTION_COUNTS)
+    assert counts and all(isinstance(n, int) and n > 0 for n in counts), counts
     explorer = page.locator(".jp-OutputArea-output > .jupyter-widgets.widget-vbox", has=page.locator(".widget-slider"))
     expect(explorer).to_have_count(1)
+    return explorer
+
+
+def _drive(page, expect, url: str, run: Path, first: list[int]):  # noqa: ANN001, ANN201 - playwright Page, expect, Locator
+    """Open the notebook, run all cells, check the explorer rendered, move its slider, rename; returns the explorer."""
+    # positive evidence of rendered widgets: the explorer's box with a slider, a decoded frame image
+    explorer = _open(page, expect, url)
     slider = explorer.locator(":scope > .widget-slider", has=page.locator("label", has_text=re.compile("^frame$")))
     handle = slider.locator(".noUi-handle")
     expect(handle).to_be_visible()

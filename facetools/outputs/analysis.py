@@ -19,7 +19,7 @@ from facetools.geometry import interpolate_boxes
 from facetools.intervals import overlap_seconds
 from facetools.io.probe import VideoInfo
 from facetools.io.store import TRACKS_FILE, Edits, load_tracks, save_tracks
-from facetools.stages.identity import Identity
+from facetools.stages.identity import Identity, Suggestion
 from facetools.stages.tracks import RunInfo, TrackSet
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class Analysis:
         run: versions, device, config, counts, stage timings, speed, memory, thresholds.
         thumbnails: best face (RGB uint8) per identity id.
         edits: the user's corrections that were applied.
+        suggestions: pairs of identities that may be one person, best first (for the user to answer).
     """
 
     trackset: TrackSet = field(repr=False)
@@ -72,6 +73,7 @@ class Analysis:
     run: RunInfo
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     edits: Edits = field(default_factory=Edits)
+    suggestions: list[Suggestion] = field(default_factory=list)
 
     @property
     def video(self) -> VideoInfo:
@@ -116,6 +118,12 @@ class Analysis:
             rows.append([int(track), int(g["identity"].iloc[0]), *box.tolist(), bool(frame in frames)])
         return pd.DataFrame(rows, columns=["track", "identity", "x1", "y1", "x2", "y2", "detected"])
 
+    def faces_of(self, identity: int, count: int = 4) -> list[np.ndarray]:
+        """The thumbnails of an identity's best tracks (by their best face's quality), best first."""
+        by_id = {r.id: r for r in self.trackset.tracks}
+        best = sorted((by_id[t] for t in self.identity(identity).tracks), key=lambda r: -r.quality)
+        return [r.thumbnail for r in best[:count]]
+
     def co_appearance(self) -> pd.DataFrame:
         """Seconds each pair of identities is on screen together (the diagonal: screen time)."""
         names = [p.name for p in self.identities]
@@ -134,7 +142,8 @@ class Analysis:
 
     def identities_json(self) -> dict[str, Any]:
         return {"video": self.video.path, "embedder": self.embedder, "space": self.trackset.space.key,
-                "identities": [p.to_dict() for p in self.identities], "unidentified": self.unidentified.to_dict()}  # fmt: skip
+                "identities": [p.to_dict() for p in self.identities], "unidentified": self.unidentified.to_dict(),
+                "suggestions": [s.to_dict() for s in self.suggestions]}  # fmt: skip
 
     def save(self, out_dir: str | os.PathLike[str], *, tracks: bool = True) -> Path:
         """Write the contract files (and, with ``tracks``, the stored tracks) to ``out_dir``; returns it.
@@ -161,7 +170,7 @@ class Analysis:
             thumbs.mkdir()
             for person in self.identities:
                 if person.id in self.thumbnails:
-                    person.thumbnail = f"thumbnails/identity_{person.id}.jpg"
+                    person.thumbnail = identity_thumbnail(person.id)
                     Image.fromarray(self.thumbnails[person.id]).save(tmp / person.thumbnail, quality=92)
             by_id = {r.id: r for r in self.trackset.tracks}
             self.unidentified.thumbnails = []
@@ -187,6 +196,11 @@ class Analysis:
 
         out = Path(out_dir)
         return identify(load_tracks(out), stored_config(out), Edits.load(out))
+
+
+def identity_thumbnail(identity: int) -> str:
+    """Where a saved run keeps an identity's best face, relative to the run directory."""
+    return f"thumbnails/identity_{identity}.jpg"
 
 
 def stored_config(out_dir: str | os.PathLike[str]) -> Config:

@@ -1,8 +1,10 @@
-"""Viewing and correcting a finished analysis: frames with labelled boxes; renames, merges and hand assignments.
+"""Viewing and correcting a finished analysis: frames with labelled boxes; renames, merges, hand assignments,
+answers to "same person?" suggestions and splits.
 
 Corrections are saved as track-level facts in the run's ``edits.json`` and applied by every
 later identification (recluster, the explorer's threshold slider, reports), so they survive
-changes of threshold. The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.outputs.widgets`) call these.
+changes of threshold. The widgets of ``notebooks/explore.ipynb`` (:mod:`facetools.outputs.widgets`)
+and ``facetools review`` call these.
 """
 
 from __future__ import annotations
@@ -114,6 +116,40 @@ def assign_track(folder: str | os.PathLike[str], track: int, identity: int) -> A
     _link(analysis, [track], person.tracks, f"track {track} and identity {identity}")
     analysis.edits.cannot_link = [p for p in analysis.edits.cannot_link if track not in p]
     analysis.edits.save(folder)
+    return reidentify(folder)
+
+
+def answer_suggestion(folder: str | os.PathLike[str], a: int, b: int, same: bool) -> Analysis:
+    """Answer "are identities ``a`` and ``b`` one person?": yes merges them; no keeps them apart for good
+    (a cannot-link fact between their best tracks, so the pair is never suggested again)."""
+    if same:
+        return merge_identities(folder, a, b)
+    analysis = Analysis.load(folder)
+    best = {r.id: r.quality for r in analysis.trackset.tracks}
+    pa, pb = _find(analysis, a), _find(analysis, b)
+    analysis.edits.cannot_link.append([max(pa.tracks, key=best.__getitem__), max(pb.tracks, key=best.__getitem__)])
+    analysis.edits.save(folder)
+    return reidentify(folder)
+
+
+def split_track(folder: str | os.PathLike[str], track: int) -> Analysis:
+    """Take a track out of its identity for good (the inverse of :func:`assign_track`): cannot-link facts with every
+    other track of the identity; the track leaves the user's merges and names."""
+    analysis = Analysis.load(folder)
+    rows = analysis.tracks[analysis.tracks["track"] == track]
+    if rows.empty:
+        raise InputValidationError(f"no track with id {track}")
+    identity = int(rows["identity"].iloc[0])
+    if identity < 0:
+        raise InputValidationError(f"track {track} is in no identity")
+    others = [t for t in _find(analysis, identity).tracks if t != track]
+    if not others:
+        raise InputValidationError(f"track {track} is the only track of identity {identity}")
+    edits = analysis.edits
+    edits.must_link = [g for g in ([t for t in group if t != track] for group in edits.must_link) if len(g) > 1]
+    edits.names = {n: kept for n, ts in edits.names.items() if (kept := [t for t in ts if t != track])}
+    edits.cannot_link += [[track, t] for t in others]
+    edits.save(folder)
     return reidentify(folder)
 
 

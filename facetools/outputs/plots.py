@@ -112,6 +112,30 @@ def gallery(analysis: Analysis, columns: int = 6) -> Figure:
     return fig
 
 
+def suggestions(analysis: Analysis, count: int = 6, faces: int = 4) -> Figure:
+    """ "Same person?": each suggested pair as two rows of their best faces, with the distance and what would join them."""
+    pairs = analysis.suggestions[:count]
+    if not pairs:
+        fig = Figure(figsize=(6, 0.8))
+        fig.text(0.5, 0.5, "No suggestions: no two identities are close enough to ask about.", ha="center", va="center")
+        return fig
+    fig = Figure(figsize=(1.5 * faces + 2.6, 3.3 * len(pairs)))
+    grid = fig.add_gridspec(2 * len(pairs), faces + 1, width_ratios=[1.6] + [1] * faces, hspace=0.35)
+    for k, s in enumerate(pairs):
+        for row, identity in enumerate((s.a, s.b)):
+            person = analysis.identity(identity)
+            label = fig.add_subplot(grid[2 * k + row, 0])
+            label.axis("off")
+            head = f"{k + 1}. distance {s.distance:.3f}\n(joins under {s.threshold:.3f})\n\n" if row == 0 else ""
+            label.text(0, 0.5, f"{head}{person.name}\n{person.screen_time_s:.1f} s", va="center", fontsize=9, color=colour(identity))
+            for j, face in enumerate(analysis.faces_of(identity, faces)):
+                ax = fig.add_subplot(grid[2 * k + row, j + 1])
+                ax.imshow(face)
+                ax.axis("off")
+    fig.suptitle("Same person? Pairs of identities that may be one person, best first")
+    return fig
+
+
 def utilization(samples: pd.DataFrame) -> Figure:
     """CPU and memory (and GPU where NVML sampled one) over the run, with stage boundaries marked."""
     has_gpu = "gpu_util_percent" in samples and samples["gpu_util_percent"].notna().any()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import time
@@ -15,7 +16,17 @@ from PIL import Image
 from facetools.errors import FacetoolsError
 from facetools.outputs import plots
 from facetools.outputs.analysis import Analysis, stored_config
-from facetools.outputs.explore import appearances, assign_track, draw_frame, merge_identities, reidentify, rename_identity
+from facetools.outputs.explore import (
+    answer_suggestion,
+    appearances,
+    assign_track,
+    draw_frame,
+    merge_identities,
+    reidentify,
+    rename_identity,
+    split_track,
+)
+from facetools.stages.identity import Suggestion
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:
@@ -34,7 +45,8 @@ def _set_options(dropdown: Any, options: list[tuple[str, int]]) -> None:
 
 class Explorer:
     """A frame slider with labelled boxes, an identity gallery, rename/merge, jumps to appearances,
-    hand assignment of unidentified tracks, and a threshold slider that re-identifies live from the stored tracks.
+    hand assignment of unidentified tracks, splitting a track out of an identity, a review of the
+    "same person?" suggestions (yes / no / skip), and a threshold slider that re-identifies live from the stored tracks.
 
     Example:
         >>> Explorer("reports/sample").widget  # displayed in JupyterLab
@@ -56,6 +68,12 @@ class Explorer:
         self.merge = w.Button(description="merge")
         self.loose = w.Dropdown(description="unidentified")
         self.assign = w.Button(description="assign to identity")
+        self.track = w.Dropdown(description="its track")
+        self.split = w.Button(description="split out")
+        self.question = w.HTML()
+        self.pair = w.VBox()
+        self.yes, self.no, self.skip = w.Button(description="Yes"), w.Button(description="No"), w.Button(description="Skip")
+        self.skipped: set[frozenset[int]] = set()
         threshold = self.analysis.run.cluster_threshold
         self.threshold = w.FloatSlider(threshold, min=0.0, max=round(threshold * 2, 3), step=round(threshold / 50, 4),
                                        readout_format=".4f", description="threshold", continuous_update=False)  # fmt: skip
@@ -64,6 +82,11 @@ class Explorer:
         self.status = w.Label()
         self.threshold.observe(lambda change: self._report(self.do_threshold, change["new"]), names="value")
         self.assign.on_click(lambda _b: self._report(self.do_assign, self.loose.value, self.person.value))
+        self.split.on_click(lambda _b: self._report(self.do_split, self.track.value))
+        self.person.observe(lambda _change: self._list_tracks(), names="value")
+        self.yes.on_click(lambda _b: self._report(self.do_answer, True))
+        self.no.on_click(lambda _b: self._report(self.do_answer, False))
+        self.skip.on_click(lambda _b: self.do_skip())
         self.slider.observe(lambda _change: self.show(), names="value")
         self.jump.on_click(lambda _b: self.next_appearance())
         self.rename.on_click(lambda _b: self._report(self.do_rename, self.person.value, self.name.value))
@@ -76,6 +99,8 @@ class Explorer:
                 w.HBox([self.name, self.rename]),
                 w.HBox([self.other, self.merge]),
                 w.HBox([self.loose, self.assign]),
+                w.HBox([self.track, self.split]),
+                w.VBox([self.question, self.pair, w.HBox([self.yes, self.no, self.skip])]),
                 self.threshold,
                 self.timeline,
                 self.gallery,
@@ -98,6 +123,8 @@ class Explorer:
             if p.id in self.analysis.thumbnails:
                 tiles.append(w.VBox([w.Image(value=_jpeg(self.analysis.thumbnails[p.id]), width=96), w.Label(p.name)]))
         self.gallery.children = tiles
+        self._list_tracks()
+        self._ask()
         self.show()
 
     def show(self) -> None:
@@ -132,6 +159,60 @@ class Explorer:
             return
         self.analysis = assign_track(self.folder, track, identity)
         self.status.value = f"assigned track {track} to identity {identity} (saved)"
+        self.refresh()
+
+    def _list_tracks(self) -> None:
+        tracks = self.analysis.identity(self.person.value).tracks if self.person.value is not None else []
+        _set_options(self.track, [(f"track {t}", t) for t in tracks])
+
+    def suggestion(self) -> Suggestion | None:
+        """The first suggestion not skipped in this session."""
+        for s in self.analysis.suggestions:
+            if self._key(s) not in self.skipped:
+                return s
+        return None
+
+    def _key(self, s: Suggestion) -> frozenset[int]:
+        return frozenset(self.analysis.identity(s.a).tracks + self.analysis.identity(s.b).tracks)
+
+    def _ask(self) -> None:
+        """Show the next suggestion: its two identities' best faces, a row each, and the evidence."""
+        import ipywidgets as w
+
+        s = self.suggestion()
+        for button in (self.yes, self.no, self.skip):
+            button.disabled = s is None
+        if s is None:
+            self.question.value = "<b>Same person?</b> No suggestions left."
+            self.pair.children = []
+            return
+        a, b = self.analysis.identity(s.a), self.analysis.identity(s.b)
+        self.question.value = f"<b>Same person?</b> {html.escape(a.name)} and {html.escape(b.name)}: {html.escape(s.evidence)}"
+        rows = []
+        for person in (a, b):
+            faces = [w.Image(value=_jpeg(face), width=80) for face in self.analysis.faces_of(person.id)]
+            rows.append(w.HBox([w.Label(person.name, layout=w.Layout(width="120px")), *faces]))
+        self.pair.children = rows
+
+    def do_answer(self, same: bool) -> None:
+        s = self.suggestion()
+        if s is None:
+            return
+        self.analysis = answer_suggestion(self.folder, s.a, s.b, same)
+        self.status.value = f"identities {s.a} and {s.b}: {'one person' if same else 'two people'} (saved)"
+        self.refresh()
+
+    def do_skip(self) -> None:
+        s = self.suggestion()
+        if s is not None:
+            self.skipped.add(self._key(s))
+        self._ask()
+
+    def do_split(self, track: int | None) -> None:
+        if track is None:
+            return
+        self.analysis = split_track(self.folder, track)
+        self.status.value = f"split track {track} out of its identity (saved)"
         self.refresh()
 
     def do_threshold(self, threshold: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io.store import TRACKS_FILE, Edits, load_tracks
 from facetools.outputs.analysis import Analysis, stored_config
-from facetools.people.index import Appearance, PeopleIndex, Person, SpaceMismatchError
+from facetools.people.index import PEOPLE_JSON, Answers, Appearance, PeopleIndex, Person, SpaceMismatchError
 from facetools.stages.identify import evidence, identify, rules_for
-from facetools.stages.identity import Identity, TrackEvidence, cluster_tracks, name_identities
+from facetools.stages.identity import Identity, TrackEvidence, cluster_tracks, name_identities, suggest_merges
 from facetools.stages.tracks import EmbeddingSpace, TrackSet
 
 THUMBNAILS_PER_APPEARANCE = 3
@@ -84,11 +85,16 @@ def _appearances(run: Path, analysis: Analysis, rules_cal: Any) -> list[tuple[Ap
 
 
 def build_index(
-    run_dirs: list[str | os.PathLike[str]], *, gallery: dict[str, np.ndarray] | None = None, threshold: float | None = None
+    run_dirs: list[str | os.PathLike[str]],
+    *,
+    gallery: dict[str, np.ndarray] | None = None,
+    threshold: float | None = None,
+    answers: Answers | None = None,
 ) -> tuple[PeopleIndex, dict[tuple[str, int], list[np.ndarray]]]:
     """Cluster the identities of ``run_dirs`` into people (in memory); also returns the thumbnails per appearance.
 
-    ``gallery`` maps names to L2-normalised embeddings in the runs' space; ``threshold`` overrides the calibrated one.
+    ``gallery`` maps names to L2-normalised embeddings in the runs' space; ``threshold`` overrides the calibrated one;
+    ``answers`` are a user's "same" and "different" facts (applied where their tracks are still in these runs).
     """
     runs = run_dirs_under(run_dirs)
     if not runs:
@@ -112,7 +118,12 @@ def build_index(
     must = [g for g in named.values() if len(g) > 1]
     firsts = [g[0] for g in named.values()]
     cannot = [(a, b) for x, a in enumerate(firsts) for b in firsts[x + 1 :]]
-    labels = cluster_tracks(ev, rules, must_link=must, cannot_link=cannot).labels
+    owner = {(a.run, t): i for i, a in enumerate(items) for t in a.tracks}
+    answered = answers or Answers()
+    must += [[owner[tuple(x)], owner[tuple(y)]] for x, y in answered.same if tuple(x) in owner and tuple(y) in owner]
+    cannot += [(owner[tuple(x)], owner[tuple(y)]) for x, y in answered.different if tuple(x) in owner and tuple(y) in owner]
+    clusters = cluster_tracks(ev, rules, must_link=must, cannot_link=cannot)
+    labels = clusters.labels
     next_label = max(labels.values(), default=-1) + 1
     groups: dict[int, list[Appearance]] = {}
     for i, a in enumerate(items):
@@ -124,7 +135,11 @@ def build_index(
     for n, p in enumerate(people):
         p.id = n
     _name_people(people, gallery or {}, rules.threshold)
-    return PeopleIndex(tracksets[0].space, rules, [str(r) for r in runs], people), thumbs
+    position = {id(a): i for i, a in enumerate(items)}
+    person_of = {labels[position[id(p.appearances[0])]]: p.id for p in people}
+    suggestions = [replace(m, a=min(person_of[m.a], person_of[m.b]), b=max(person_of[m.a], person_of[m.b]))
+                   for m in suggest_merges(ev, clusters, rules, cannot_link=cannot)]  # fmt: skip
+    return PeopleIndex(tracksets[0].space, rules, [str(r) for r in runs], people, suggestions), thumbs
 
 
 def _name_people(people: list[Person], gallery: dict[str, np.ndarray], threshold: float) -> None:
@@ -148,6 +163,25 @@ def _name_people(people: list[Person], gallery: dict[str, np.ndarray], threshold
             if run_names:
                 p.name = run_names.most_common(1)[0][0]
                 taken.add(p.name)
+
+
+def _answer(out_dir: str | os.PathLike[str], answers: Answers, same: list[tuple[str, str]], different: list[tuple[str, str]]) -> Answers:
+    """``answers`` with the user's new ones, each person named by a track of their longest appearance; saved in ``out_dir``."""
+    if not (Path(out_dir) / PEOPLE_JSON).is_file():
+        raise InputValidationError(f"{out_dir}: no people index to answer about yet; run `facetools people RUNS --out {out_dir}` first")
+    index = PeopleIndex.load(out_dir)
+
+    def anchor(key: str) -> list[Any]:
+        first = index.person(key).appearances[0]
+        return [first.run, first.tracks[0]]
+
+    for pairs, facts in ((same, answers.same), (different, answers.different)):
+        for a, b in pairs:
+            if index.person(a).id == index.person(b).id:
+                raise InputValidationError(f"{a} and {b} are the same person of the index already")
+            facts.append([anchor(a), anchor(b)])
+    answers.save(out_dir)
+    return answers
 
 
 def embed_gallery_folder(folder: str | os.PathLike[str], space: EmbeddingSpace) -> dict[str, np.ndarray]:
@@ -178,11 +212,15 @@ def people(
     *,
     gallery: str | os.PathLike[str] | None = None,
     threshold: float | None = None,
+    same: list[tuple[str, str]] | None = None,
+    different: list[tuple[str, str]] | None = None,
 ) -> PeopleIndex:
     """Cluster the identities of many run directories into people; write ``people.json``, ``people.npz`` and ``people.html``.
 
     ``run_dirs`` may also name folders of run directories (``reports/``). ``gallery`` is a folder of
     named reference photos (embedding it loads the models). Runs in different embedding spaces are refused.
+    ``same`` and ``different`` answer "same person?" about pairs of people of the index already in ``out_dir``
+    (ids, ``person N`` or names): stored in ``answers.json`` there and applied on every rebuild.
 
     Example:
         >>> index = people(["reports/a", "reports/b"], "reports/people")
@@ -196,7 +234,10 @@ def people(
         runs = run_dirs_under(run_dirs)
         space = _check_spaces(runs, [load_tracks(r).space for r in runs])
         named = embed_gallery_folder(gallery, space)
-    index, thumbs = build_index(run_dirs, gallery=named, threshold=threshold)
+    answers = Answers.load(out_dir)
+    if same or different:
+        answers = _answer(out_dir, answers, same or [], different or [])
+    index, thumbs = build_index(run_dirs, gallery=named, threshold=threshold, answers=answers)
     index.save(out_dir, thumbs)
     write_page(index, out_dir)
     return index

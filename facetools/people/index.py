@@ -16,16 +16,43 @@ from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.io.store import atomic_write, save_arrays
 from facetools.stages.identify import calibrated_rules
-from facetools.stages.identity import Rules
+from facetools.stages.identity import Rules, Suggestion
 from facetools.stages.tracks import EmbeddingSpace
 
 PEOPLE_JSON = "people.json"
 PEOPLE_NPZ = "people.npz"
+ANSWERS_JSON = "answers.json"
 INDEX_VERSION = 1
 
 
 class SpaceMismatchError(InputValidationError):
     """Runs whose embeddings lie in different spaces (embedder, weights or calibration) cannot be compared."""
+
+
+@dataclass
+class Answers:
+    """A user's answers about people across runs, as facts about tracks (person numbers change between builds; tracks do not).
+
+    Each answer names one track of each person, as ``[run directory, track id]``.
+    """
+
+    same: list[list[list[Any]]] = field(default_factory=list)
+    different: list[list[list[Any]]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> Answers:
+        path = Path(folder) / ANSWERS_JSON
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(list(data.get("same", [])), list(data.get("different", [])))
+        except (ValueError, AttributeError) as exc:
+            raise InputValidationError(f"{path}: not a valid answers file ({exc})") from exc
+
+    def save(self, folder: str | os.PathLike[str]) -> None:
+        text = json.dumps({"version": 1, "same": self.same, "different": self.different}, indent=1)
+        atomic_write(Path(folder) / ANSWERS_JSON, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 class PhotoError(InputValidationError):
@@ -94,12 +121,14 @@ class Person:
 
 @dataclass
 class PeopleIndex:
-    """People found in a set of runs, all in one embedding space, with the thresholds that decided."""
+    """People found in a set of runs, all in one embedding space, with the thresholds that decided,
+    and pairs of people that may be one (``suggestions``, by person id, best first)."""
 
     space: EmbeddingSpace
     rules: Rules
     runs: list[str]
     people: list[Person]
+    suggestions: list[Suggestion] = field(default_factory=list)
 
     def person(self, key: int | str) -> Person:
         """The person with id, ``person N`` or name ``key`` (names compared case-insensitively)."""
@@ -113,7 +142,8 @@ class PeopleIndex:
     def to_json(self) -> dict[str, Any]:
         return {"version": INDEX_VERSION, "space": self.space.key, "embedding_space": vars(self.space),
                 "threshold": round(self.rules.threshold, 5), "strict_threshold": round(self.rules.strict_threshold, 5),
-                "runs": self.runs, "people": [p.to_dict() for p in self.people]}  # fmt: skip
+                "runs": self.runs, "people": [p.to_dict() for p in self.people],
+                "suggestions": [s.to_dict() for s in self.suggestions]}  # fmt: skip
 
     def save(self, out_dir: str | os.PathLike[str], thumbnails: dict[tuple[str, int], list[np.ndarray]] | None = None) -> Path:
         """Write ``people.json``, ``people.npz`` (the appearances' embeddings) and thumbnails to ``out_dir``."""
@@ -178,4 +208,5 @@ class PeopleIndex:
             people.append(Person(p["person"], p["name"], apps))
         space = EmbeddingSpace(**meta["embedding_space"])
         rules, _cal = calibrated_rules(space.embedder, meta["threshold"], Config(cluster_threshold=meta["threshold"]))
-        return cls(space, rules, meta["runs"], people)
+        suggestions = [Suggestion(s["a"], s["b"], s["distance"], s["threshold"], s["evidence"]) for s in meta.get("suggestions", [])]
+        return cls(space, rules, meta["runs"], people, suggestions)

@@ -75,10 +75,13 @@ table.videos td:nth-child(1), table.videos td:nth-child(2) {{ width: 8em; }}
 table.videos td:nth-child(3) {{ width: 4em; white-space: nowrap; }}
 table.videos td:nth-child(4) {{ width: 330px; }}
 svg.tl {{ display: block; }}
+table.suggestions td {{ padding: 4px 10px; border-bottom: 1px solid #eee; vertical-align: middle; }}
 </style></head><body>
 <h1>People across {len(index.runs)} videos</h1>
-<p>{len(index.people)} people; embedding space {html.escape(index.space.key)}; identities join when every pair is closer than
-{index.rules.threshold:.3f} (cosine distance; {index.rules.strict_threshold:.3f} for low-quality faces).</p>
+<p>{len(index.people)} people; embedding space {html.escape(index.space.key)}; identities join when their mean faces are closer than
+the calibrated threshold for face sets of their size and quality ({index.rules.threshold:.3f} cosine distance for two single good
+faces, {index.rules.strict_threshold:.3f} where one is of low quality).</p>
+{_suggestions(index, folder)}
 <table class=people><thead><tr><th>person</th><th>faces</th><th>videos (identity in that run, screen time, timeline)</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -87,6 +90,25 @@ svg.tl {{ display: block; }}
     path = folder / PEOPLE_HTML
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _suggestions(index: PeopleIndex, folder: Path) -> str:
+    """The "same person?" section: each pair's faces side by side, and the command that answers it."""
+    if not index.suggestions:
+        return ""
+    rows = []
+    for s in index.suggestions:
+        a, b = index.people[s.a], index.people[s.b]
+        faces = {p.id: "".join(_image(folder, t, p.name) for t in [t for x in p.appearances for t in x.thumbnails[:2]][:3]) for p in (a, b)}
+        rows.append(
+            f'<tr><td><a href="#person-{a.id}">{html.escape(a.name)}</a></td><td class=faces>{faces[a.id]}</td>'
+            f'<td><a href="#person-{b.id}">{html.escape(b.name)}</a></td><td class=faces>{faces[b.id]}</td>'
+            f"<td>{s.distance:.3f} (joins under {s.threshold:.3f})</td>"
+            f"<td><code>--same {a.id} {b.id}</code> or <code>--different {a.id} {b.id}</code></td></tr>"
+        )
+    return (f"<h2>Same person?</h2><p>Pairs of people that may be one, best first: answer with "
+            f"<code>facetools people RUNS --out {html.escape(str(folder))} --same A B</code> (or <code>--different A B</code>).</p>"
+            f"<table class=suggestions>{''.join(rows)}</table>")  # fmt: skip
 
 
 def reports_people_page(root: str | os.PathLike[str], folders: list[Path]) -> Path | None:

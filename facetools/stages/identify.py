@@ -13,7 +13,7 @@ from facetools.config import Config
 from facetools.intervals import merge_intervals
 from facetools.io.store import Edits
 from facetools.outputs.analysis import Analysis, Unidentified
-from facetools.stages.identity import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities
+from facetools.stages.identity import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities, suggest_merges
 from facetools.stages.tracks import TRACK_COLUMNS, TrackRecord, TrackSet
 
 UNCALIBRATED_STRICT = 0.75
@@ -62,11 +62,14 @@ def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None
     edits = edits or Edits()
     rules, cal = rules_for(tracks, cfg)
     ev = [evidence(r, cal) for r in tracks.tracks]
-    clusters = cluster_tracks(ev, rules, shot_samples=tracks.shot_samples, must_link=edits.must_link,
-                              cannot_link=[(a, b) for a, b in edits.cannot_link])  # fmt: skip
+    cannot = [(a, b) for a, b in edits.cannot_link]
+    clusters = cluster_tracks(ev, rules, shot_samples=tracks.shot_samples, must_link=edits.must_link, cannot_link=cannot)
     labels = clusters.labels
     by_id = {r.id: r for r in tracks.tracks}
     identities = _identities(tracks.tracks, {e.id: e.low_quality for e in ev}, clusters, cfg.merge_gap_s)
+    ident_of = {labels[p.tracks[0]]: p.id for p in identities}
+    suggestions = [replace(m, a=min(ident_of[m.a], ident_of[m.b]), b=max(ident_of[m.a], ident_of[m.b]))
+                   for m in suggest_merges(ev, clusters, rules, cannot_link=cannot)]  # fmt: skip
     for person in identities:
         for t in person.tracks:
             labels[t] = person.id
@@ -84,7 +87,7 @@ def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None
     run = replace(tracks.run, config={**tracks.run.config, **cfg.identify_options()}, cluster_threshold=round(rules.threshold, 5),
                   strict_threshold=round(rules.strict_threshold, 5), identities=len(identities), unidentified_tracks=len(loose),
                   identify_seconds=round(time.perf_counter() - started, 4))  # fmt: skip
-    return Analysis(tracks, faces, table, identities, unidentified, run, thumbnails, edits)
+    return Analysis(tracks, faces, table, identities, unidentified, run, thumbnails, edits, suggestions)
 
 
 def _identities(records: list[TrackRecord], low: dict[int, bool], clusters: Clusters, gap: float) -> list[Identity]:
