@@ -38,10 +38,10 @@ from calibrate_sets import FaceSet, calibrate_sets, upper95
 from PIL import Image, ImageFilter
 
 from facetools.calibration import CALIBRATION_FILE, Calibration, estimate_yaw, face_sharpness
+from facetools.extract.detect import FaceDetector
+from facetools.extract.embed import load_embedder
+from facetools.extract.faces import FacePatch, cut_patch
 from facetools.io import ffmpeg
-from facetools.stages.detect import FaceDetector
-from facetools.stages.embed import load_embedder
-from facetools.stages.faces import FacePatch, cut_patch
 
 SCRIPT_VERSION = 2
 ROOT = Path(__file__).resolve().parents[1]

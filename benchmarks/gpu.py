@@ -42,8 +42,8 @@ from torchvision.ops import roi_align
 from facetools.io.decoders import read_frames
 from facetools.io.loader import FrameLoader
 from facetools.io.probe import probe
-from facetools.run.monitor import ResourceMonitor
-from facetools.stages.detect import load_detector
+from facetools.extract.monitor import ResourceMonitor
+from facetools.extract.detect import load_detector
 video, device, faces_csv, samples_csv = sys.argv[1], torch.device(sys.argv[2]), sys.argv[3], sys.argv[4]
 opts = json.loads(sys.argv[5]); batch = opts["batch"]
 info = probe(video)

@@ -40,14 +40,14 @@ from facetools.devdata.dialogue import render_dialogue
 from facetools.devdata.evaluate import Evaluation, evaluate, label_faces
 from facetools.devdata.people_video import frontal_coverage, photo_detector, read_labels, render_people_video
 from facetools.devdata.synth import Scene, Shot, photo_scene, render
+from facetools.extract.detect import FaceDetector
+from facetools.extract.embed import load_embedder
+from facetools.extract.faces import cut_patch
 from facetools.geometry import cosine_distances
+from facetools.identify.clusters import Identity
 from facetools.intervals import merge_intervals
 from facetools.io.loader import FrameLoader
-from facetools.stages.detect import FaceDetector
-from facetools.stages.embed import load_embedder
-from facetools.stages.faces import cut_patch
-from facetools.stages.identity import Identity
-from facetools.stages.tracks import TrackSet
+from facetools.trackset.records import TrackSet
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 SHARED_PEOPLE = SHARED_FACES.parent / "people"

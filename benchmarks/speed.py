@@ -122,10 +122,10 @@ from facetools.config import Config
 import numpy as np, torch
 from facetools.io.decoders import read_frames
 from facetools.io.probe import probe
-from facetools.stages.detect import load_detector
-from facetools.stages.embed import load_embedder
-from facetools.stages.faces import cut_patch
-from facetools.stages.shots import ShotDetector
+from facetools.extract.detect import load_detector
+from facetools.extract.embed import load_embedder
+from facetools.extract.faces import cut_patch
+from facetools.extract.shots import ShotDetector
 cfg = Config().with_options(**json.loads(sys.argv[2]))
 info = probe(sys.argv[1]); first = [int(f) for f in np.linspace(0, info.frame_count - 6, 8)]
 batch = read_frames(info, [f for s in first for f in (s, s + 5)])

@@ -24,11 +24,11 @@ _LAZY = {
     "BatchItem": "facetools.run.batch",
     "analyze": "facetools.run.pipeline",
     "analyze_batch": "facetools.run.batch",
-    "extract": "facetools.stages.extract",
+    "extract": "facetools.extract.extractor",
     "find": "facetools.people",
     "forget": "facetools.people",
     "people": "facetools.people",
-    "identify": "facetools.stages.identify",
+    "identify": "facetools.identify.identifier",
     "recluster": "facetools.run.recluster",
 }
 

@@ -12,7 +12,7 @@ import yaml
 
 from facetools.config import Config, add_cli_options, chosen_options
 from facetools.errors import FacetoolsError, InputValidationError
-from facetools.stages.checkpoint import CHECKPOINT_FILE
+from facetools.extract.checkpoint import CHECKPOINT_FILE
 
 
 def _parser() -> argparse.ArgumentParser:

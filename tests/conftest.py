@@ -12,7 +12,7 @@ import pytest
 from facetools import analyze
 from facetools.devdata.sample import sample_video
 from facetools.devdata.synth import truth_file
-from facetools.stages.detect import FaceDetector
+from facetools.extract.detect import FaceDetector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

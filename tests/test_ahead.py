@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from facetools.stages.ahead import run_ahead
+from facetools.extract.ahead import run_ahead
 
 
 def _workers() -> list[threading.Thread]:
@@ -55,8 +55,8 @@ def test_yunet_ahead_of_tracking_finds_what_it_finds_in_line(shared_data: Path, 
     """On 3 s of the crowd video: the same faces and tracks with YuNet detecting a batch ahead as with detection in line,
     and torch's threads as they were after the run."""
     from facetools.config import Config
-    from facetools.stages.extract import extract
-    from facetools.stages.yunet import YuNetDetector
+    from facetools.extract.extractor import extract
+    from facetools.extract.yunet import YuNetDetector
 
     clip = tmp_path / "crowd_3s.mp4"
     crowd = shared_data / "videos" / "crowd_1080p.mp4"
@@ -75,7 +75,7 @@ def test_yunet_ahead_of_tracking_finds_what_it_finds_in_line(shared_data: Path, 
 def test_overlapping_runs_share_the_cores_and_restore_them_once_both_end() -> None:
     import cv2
 
-    from facetools.stages.ahead import shared_cores
+    from facetools.extract.ahead import shared_cores
 
     threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
     first, second = shared_cores(), shared_cores()

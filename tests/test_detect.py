@@ -9,8 +9,8 @@ from skimage import data
 
 from facetools.devdata.sample import ASTRONAUT_FACE
 from facetools.errors import ModelLoadError
+from facetools.extract.detect import Detections, Detector, FaceDetector, detector_name, load_detector
 from facetools.geometry import iou_matrix
-from facetools.stages.detect import Detections, Detector, FaceDetector, detector_name, load_detector
 
 
 @pytest.fixture(scope="module", params=["mtcnn", "yunet"])
@@ -19,7 +19,7 @@ def any_detector(request: pytest.FixtureRequest) -> Detector:
 
 
 def test_auto_takes_yunet_on_the_cpu_and_mtcnn_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
-    from facetools.stages import opencv_zoo
+    from facetools.extract import opencv_zoo
 
     assert load_detector("auto", torch.device("cpu")).name == "yunet"
     assert detector_name("auto", torch.device("cuda")) == "mtcnn"
@@ -114,7 +114,7 @@ def test_a_face_entering_between_full_passes_is_tracked_from_its_first_sampled_f
     from PIL import Image
 
     from facetools.config import Config
-    from facetools.stages.extract import extract
+    from facetools.extract.extractor import extract
 
     rng = np.random.default_rng(0)
     background = (rng.normal(120, 8, (360, 640, 3)).clip(0, 255)).astype(np.uint8)
@@ -141,7 +141,7 @@ def test_config_help_states_each_detectors_own_defaults() -> None:
     from dataclasses import fields
 
     from facetools.config import Config
-    from facetools.stages.yunet import YuNetDetector
+    from facetools.extract.yunet import YuNetDetector
 
     helps = {f.name: f.metadata["help"] for f in fields(Config)}
     assert f"MTCNN {FaceDetector.long_side}, YuNet {YuNetDetector.long_side}" in helps["detect_long_side"]
@@ -156,7 +156,7 @@ def test_mtcnns_networks_equal_facenet_pytorchs_and_both_detectors_load_without_
 
     from facenet_pytorch import MTCNN
 
-    from facetools.stages.mtcnn_nets import load_nets
+    from facetools.extract.mtcnn_nets import load_nets
 
     model = MTCNN(device="cpu")
     theirs = (model.pnet, model.rnet.to(memory_format=torch.channels_last), model.onet.to(memory_format=torch.channels_last))
@@ -168,7 +168,7 @@ def test_mtcnns_networks_equal_facenet_pytorchs_and_both_detectors_load_without_
             for got, want in zip(ours(x), net.eval()(x)):
                 torch.testing.assert_close(got, want, rtol=0, atol=0)
     for name in ("yunet", "mtcnn"):
-        load = f"from facetools.stages.detect import load_detector; load_detector('{name}', torch.device('cpu'))"
+        load = f"from facetools.extract.detect import load_detector; load_detector('{name}', torch.device('cpu'))"
         code = f"import sys, torch; {load}; print(any(m in sys.modules for m in ('torchvision', 'facenet_pytorch')))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert out.stdout.split()[-1] == "False", name
@@ -176,7 +176,7 @@ def test_mtcnns_networks_equal_facenet_pytorchs_and_both_detectors_load_without_
 
 def test_area_crops_from_a_summed_area_table_equal_one_interpolate_per_crop() -> None:
     """The CUDA path's crops: every box, odd sizes and image edges included, as ``interpolate(mode="area")`` of its crop."""
-    from facetools.stages.mtcnn import area_crops, summed_area
+    from facetools.extract.mtcnn import area_crops, summed_area
 
     images = torch.rand(2, 3, 61, 83, generator=torch.Generator().manual_seed(0)) * 255
     spans = torch.tensor([[0, 0, 61, 0, 83], [1, 5, 17, 40, 41], [1, 30, 61, 70, 83], [0, 3, 50, 9, 60], [1, 0, 1, 0, 1]])
@@ -190,7 +190,7 @@ def test_area_crops_from_a_summed_area_table_equal_one_interpolate_per_crop() ->
 
 def test_candidates_whose_crop_lies_outside_the_image_are_dropped_with_their_box() -> None:
     """facetools drops them; ``detect_face`` skipped their crop but kept the box, misaligning boxes and crops."""
-    from facetools.stages.mtcnn import _crops, summed_area
+    from facetools.extract.mtcnn import _crops, summed_area
 
     images = torch.rand(1, 3, 50, 60) * 255
     boxes = torch.tensor([[70.0, 10, 90, 30, 0.9], [5, 5, 25, 25, 0.8], [10, 60, 30, 80, 0.7]])
@@ -204,7 +204,7 @@ def test_mtcnn_cascade_equals_facenet_pytorchs_detect_face(shared_data) -> None:
     from facenet_pytorch.models.utils.detect_face import detect_face
     from PIL import Image
 
-    from facetools.stages.mtcnn import cascade
+    from facetools.extract.mtcnn import cascade
 
     photo = np.asarray(Image.open(shared_data / "images" / "group_multiface.jpg").convert("RGB"))
     images = torch.from_numpy(np.stack([photo, photo[::-1, ::-1]]).copy()).permute(0, 3, 1, 2).float()
@@ -224,7 +224,7 @@ def test_without_torchvisions_nms_mtcnn_says_what_to_install() -> None:
 
     code = (
         "import sys; sys.modules['torchvision'] = None\n"  # an import that fails
-        "from facetools.stages import mtcnn_nets as m\n"
+        "from facetools.extract import mtcnn_nets as m\n"
         "m._package_dir = lambda name: None\n"  # and no library of it to load
         "try:\n    m.nms_operator()\nexcept m.ModelLoadError as exc:\n    print(exc)"
     )

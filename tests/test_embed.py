@@ -10,9 +10,9 @@ from skimage import data
 
 from facetools import ModelLoadError
 from facetools.calibration import estimate_yaw, laplacian_variance
+from facetools.extract.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
+from facetools.extract.faces import cut_patch, face_quality
 from facetools.geometry import cosine_distances
-from facetools.stages.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
-from facetools.stages.faces import cut_patch, face_quality
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_dlib_separates_two_people_and_keeps_one_together(dlib_embedder: DlibEmb
 
 
 def test_dlib_threshold_separates_the_shared_photos(dlib_embedder: DlibEmbedder, detector, shared_data: Path) -> None:
-    from facetools.stages.gallery import gallery_photos
+    from facetools.extract.gallery import gallery_photos
 
     labels, patches = [], []
     for name, paths in gallery_photos(shared_data / "faces").items():
@@ -82,7 +82,7 @@ def test_face_quality_prefers_sharp_frontal_faces() -> None:
 
 
 def test_auto_takes_sface_then_dlib_without_facenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from facetools.stages import embed
+    from facetools.extract import embed
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert load_embedder("auto").name == "sface"
@@ -98,7 +98,7 @@ def test_an_opencv_that_cannot_read_sface_is_named_and_auto_takes_dlib(tmp_path:
     """OpenCV 5.0 reads SFace's file but cannot rebuild it (no ``getLayersShapes``): seen on a GPU machine's image."""
     import cv2
 
-    from facetools.stages.sface import SFaceEmbedder
+    from facetools.extract.sface import SFaceEmbedder
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(cv2, "__version__", "5.0.0")
@@ -131,8 +131,8 @@ def test_sface_in_torch_equals_opencv_on_real_faces(detector) -> None:
     import cv2
     from PIL import Image
 
-    from facetools.stages.opencv_zoo import model_path
-    from facetools.stages.sface import SFACE_FILE, SFACE_SHA256, SFaceEmbedder
+    from facetools.extract.opencv_zoo import model_path
+    from facetools.extract.sface import SFACE_FILE, SFACE_SHA256, SFaceEmbedder
 
     from .conftest import SHARED
 
@@ -158,7 +158,7 @@ def test_sface_in_bfloat16_decides_as_float32_on_real_people(detector) -> None:
     side of the calibrated threshold (the nearest pair lies 0.014 from it)."""
     from PIL import Image
 
-    from facetools.stages.sface import SFaceEmbedder, native_bfloat16
+    from facetools.extract.sface import SFaceEmbedder, native_bfloat16
 
     from .conftest import SHARED
 
@@ -174,7 +174,7 @@ def test_sface_in_bfloat16_decides_as_float32_on_real_people(detector) -> None:
 
 
 def test_native_bfloat16_reads_the_cpu_flags(tmp_path: Path) -> None:
-    from facetools.stages.sface import native_bfloat16
+    from facetools.extract.sface import native_bfloat16
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
@@ -190,7 +190,7 @@ def test_a_bfloat16_that_fails_the_load_check_leaves_auto_in_float32(monkeypatch
     import torch
 
     from facetools import InputValidationError
-    from facetools.stages import sface
+    from facetools.extract import sface
 
     lower = sface._MobileFaceNet.to_bfloat16
 

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from facetools.calibration import load_calibration
+from facetools.extract.embed import load_embedder
+from facetools.extract.faces import cut_patch
 from facetools.geometry import cosine_distances
+from facetools.identify.clusters import Identity
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.export import ExportOptions, export_clips, plan_segments, select_target
-from facetools.stages.embed import load_embedder
-from facetools.stages.faces import cut_patch
-from facetools.stages.identity import Identity
 
 
 def _streams(path: Path) -> dict[str, float]:

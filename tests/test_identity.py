@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from facetools.calibration import SetThresholds
+from facetools.identify.clusters import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
 from facetools.intervals import merge_intervals
-from facetools.stages.identity import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
 
 RULES = Rules.uniform(threshold=0.1, strict_threshold=0.05, min_faces=3)
 

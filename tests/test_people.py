@@ -24,12 +24,12 @@ from facetools.cli import main
 from facetools.devdata.cast_videos import cast_video
 from facetools.devdata.evaluate import bcubed, label_faces
 from facetools.devdata.synth import truth_segments
+from facetools.extract.detect import FaceDetector
 from facetools.intervals import merge_intervals, overlap_seconds
-from facetools.io.store import Edits, load_tracks, save_tracks
 from facetools.outputs.analysis import Analysis
 from facetools.people import PhotoError, SpaceMismatchError, find, forget, people
-from facetools.stages.detect import FaceDetector
-from facetools.stages.tracks import EmbeddingSpace
+from facetools.trackset.records import EmbeddingSpace
+from facetools.trackset.store import Edits, load_tracks, save_tracks
 
 # person_01 and person_03 are in all three videos (a different photo in each), person_07 and person_08
 # (the closest pair of different people in shared/data/people, SFace distance 0.58) in one each, and

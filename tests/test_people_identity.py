@@ -19,8 +19,8 @@ import pytest
 from facetools import analyze
 from facetools.devdata.evaluate import evaluate, label_faces
 from facetools.devdata.people_video import frontal_coverage, photo_detector, render_people_video
-from facetools.stages.embed import load_embedder
-from facetools.stages.identity import Rules, TrackEvidence, cluster_tracks
+from facetools.extract.embed import load_embedder
+from facetools.identify.clusters import Rules, TrackEvidence, cluster_tracks
 
 HELD_OUT = json.loads((Path(__file__).parents[1] / "facetools" / "data" / "calibration.json").read_text())["sface"]["held_out_people"]
 

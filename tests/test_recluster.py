@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from facetools import InputValidationError
-from facetools.io.store import TRACKS_FILE, Edits, load_tracks
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.explore import assign_track, merge_identities, rename_identity
 from facetools.run.recluster import recluster
+from facetools.trackset.store import TRACKS_FILE, Edits, load_tracks
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import numpy as np
 
 from facetools.devdata.evaluate import evaluate
 from facetools.devdata.synth import truth_segments
-from facetools.stages.sface import native_bfloat16
+from facetools.extract.sface import native_bfloat16
 
 
 def test_two_identities_with_real_screen_time(sample_analysis) -> None:

@@ -71,7 +71,7 @@ def test_times_are_presentation_times_minus_the_container_start(coded: dict[str,
 
 @pytest.mark.parametrize("kind", ["plain", "late_start", "edit_list", "bframes", "vfr"])
 def test_a_sampling_loader_sends_every_nth_frame_and_a_thumbnail_of_each(coded: dict[str, Path], kind: str) -> None:
-    from facetools.stages.shots import ShotDetector
+    from facetools.extract.shots import ShotDetector
 
     info = probe(coded[kind])
     codes, times = _sequential(coded[kind])

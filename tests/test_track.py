@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facetools.extract.faces import FacePatch
+from facetools.extract.tracker import Tracker, distinct
 from facetools.geometry import iou_matrix
-from facetools.stages.faces import FacePatch
-from facetools.stages.track import Tracker, distinct
 
 
 def _patch(q: float = 1.0) -> FacePatch:

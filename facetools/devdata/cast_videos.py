@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from facetools.devdata.synth import Scene, Shot, photo_scene, render
 
 if TYPE_CHECKING:
-    from facetools.stages.detect import FaceDetector
+    from facetools.extract.detect import FaceDetector
 
 CastShot = tuple[str, ...]
 """Photos (paths under the people folder, ``person_01/img1.jpg``) seen together in one shot."""

@@ -21,7 +21,7 @@ from facetools.devdata.synth import Scene, Shot, photo_scene, render, truth_file
 from facetools.errors import InputValidationError
 
 if TYPE_CHECKING:
-    from facetools.stages.detect import FaceDetector
+    from facetools.extract.detect import FaceDetector
 
 PLAN = [("A", 0, "clean"), ("B", 0, "clean"), ("A", 0, "clean"), ("B", 0, "clean"), ("AB", 0, "wide"), ("A", 1, "clean"),
         ("B", 1, "clean"), ("C", 0, "clean"), ("A", 2, "clean"), ("C", 1, "clean"), ("B", 2, "clean"), ("A", 3, "dark"),

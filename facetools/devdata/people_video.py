@@ -24,12 +24,12 @@ import numpy as np
 from facetools.devdata.evaluate import label_faces
 from facetools.devdata.synth import Scene, Shot, photo_scene, render, truth_file
 from facetools.errors import InputValidationError
-from facetools.stages.faces import cut_patch
+from facetools.extract.faces import cut_patch
 
 if TYPE_CHECKING:
+    from facetools.extract.detect import FaceDetector
+    from facetools.extract.embed import Embedder
     from facetools.outputs.analysis import Analysis
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.embed import Embedder
 
 CONDITIONS = ("clean", "small", "blur", "dark")
 CYCLE = ("small", "blur", "dark", "clean")
@@ -70,7 +70,7 @@ def read_labels(folder: str | os.PathLike[str]) -> dict[str, list[str]]:
 
 def photo_detector() -> FaceDetector:
     """A detector for portrait photos: faces of 60 px and more (a shorter image pyramid, several times faster)."""
-    from facetools.stages.detect import FaceDetector
+    from facetools.extract.detect import FaceDetector
 
     return FaceDetector("cpu", min_face_size=60)
 

@@ -22,7 +22,7 @@ from facetools.errors import InputValidationError
 from facetools.io import ffmpeg
 
 if TYPE_CHECKING:
-    from facetools.stages.detect import FaceDetector
+    from facetools.extract.detect import FaceDetector
 
 
 @dataclass

@@ -16,11 +16,11 @@ from PIL import Image
 
 from facetools.errors import InputValidationError
 from facetools.geometry import interpolate_boxes
+from facetools.identify.clusters import Identity, Suggestion
 from facetools.intervals import overlap_seconds
 from facetools.io.probe import VideoInfo
-from facetools.io.store import TRACKS_FILE, Edits, load_tracks, save_tracks
-from facetools.stages.identity import Identity, Suggestion
-from facetools.stages.tracks import RunInfo, TrackSet
+from facetools.trackset.records import RunInfo, TrackSet
+from facetools.trackset.store import TRACKS_FILE, Edits, load_tracks, save_tracks
 
 if TYPE_CHECKING:
     from facetools.config import Config
@@ -192,7 +192,7 @@ class Analysis:
     @classmethod
     def load(cls, out_dir: str | os.PathLike[str]) -> Analysis:
         """The analysis of a run directory: its stored tracks identified with the run's last options and its edits."""
-        from facetools.stages.identify import identify
+        from facetools.identify.identifier import identify
 
         out = Path(out_dir)
         return identify(load_tracks(out), stored_config(out), Edits.load(out))

@@ -18,12 +18,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
+from facetools.identify.clusters import Identity
+from facetools.identify.identifier import identify
 from facetools.io.decoders import read_frames_by
-from facetools.io.store import Edits, load_tracks
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.outputs.plots import colour
-from facetools.stages.identify import identify
-from facetools.stages.identity import Identity
+from facetools.trackset.store import Edits, load_tracks
 
 UNIDENTIFIED_COLOUR = "#9e9e9e"
 

@@ -16,11 +16,11 @@ from torchvision.ops import roi_align
 
 from facetools.errors import InputValidationError
 from facetools.geometry import cosine_distances, interpolate_boxes
+from facetools.identify.clusters import Identity
 from facetools.intervals import merge_intervals
 from facetools.io import ffmpeg
 from facetools.io.loader import FrameLoader
 from facetools.outputs.analysis import Analysis
-from facetools.stages.identity import Identity
 
 ASPECTS = {"9:16": 9 / 16, "1:1": 1.0, "16:9": 16 / 9}
 
@@ -92,9 +92,9 @@ def select_target(analysis: Analysis, target: str, photo_embedder: object | None
 def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     from PIL import Image
 
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.extract import cached_embedder, link_threshold
-    from facetools.stages.faces import cut_patch
+    from facetools.extract.detect import FaceDetector
+    from facetools.extract.extractor import cached_embedder, link_threshold
+    from facetools.extract.faces import cut_patch
 
     people = [p for p in analysis.identities if p.embedding.size]
     if not people:

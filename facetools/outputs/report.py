@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from facetools.errors import FacetoolsError
-from facetools.io.store import TRACKS_FILE, load_tracks
 from facetools.outputs.analysis import Analysis
 from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
 from facetools.run.progress import TqdmProgress
 from facetools.run.recluster import identify_stored
+from facetools.trackset.store import TRACKS_FILE, load_tracks
 
 NOTEBOOK = PACKAGE_DIR / "notebooks" / "analyze_video.ipynb"
 """The report notebook ships inside the package, so an installed facetools can run reports anywhere."""

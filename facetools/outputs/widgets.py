@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from facetools.errors import FacetoolsError
+from facetools.identify.clusters import Suggestion
 from facetools.outputs import plots
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.outputs.explore import (
@@ -26,7 +27,6 @@ from facetools.outputs.explore import (
     rename_identity,
     split_track,
 )
-from facetools.stages.identity import Suggestion
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:

@@ -1,7 +1,7 @@
 """One person across many videos: cluster the identities of many runs into people, search them by photo, forget one.
 
 Clustering reads only stored tracks (``tracks.npz``) and the runs' edits: no decoding, no model,
-no torch. It uses the within-video rules (:func:`facetools.stages.identity.cluster_tracks`: mean
+no torch. It uses the within-video rules (:func:`facetools.identify.clusters.cluster_tracks`: mean
 embeddings under the calibrated thresholds for face sets, the low-quality bands for weak evidence)
 with one identity of one run as the item, backed by as many views as it has shots; identities of
 one video are cannot-linked only where they share a frame, and identities a user gave different
@@ -20,12 +20,12 @@ import numpy as np
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.io.store import TRACKS_FILE, Edits, load_tracks
+from facetools.identify.clusters import Identity, TrackEvidence, cluster_tracks, name_identities, suggest_merges
+from facetools.identify.identifier import evidence, identify, rules_for
 from facetools.outputs.analysis import Analysis, stored_config
 from facetools.people.index import PEOPLE_JSON, Answers, Appearance, PeopleIndex, Person, SpaceMismatchError
-from facetools.stages.identify import evidence, identify, rules_for
-from facetools.stages.identity import Identity, TrackEvidence, cluster_tracks, name_identities, suggest_merges
-from facetools.stages.tracks import EmbeddingSpace, TrackSet
+from facetools.trackset.records import EmbeddingSpace, TrackSet
+from facetools.trackset.store import TRACKS_FILE, Edits, load_tracks
 
 THUMBNAILS_PER_APPEARANCE = 3
 _FRAME_BASE = 1 << 40  # frames of run k are numbered k·2⁴⁰ + frame, so runs never share a frame
@@ -186,15 +186,15 @@ def _answer(out_dir: str | os.PathLike[str], answers: Answers, same: list[tuple[
 
 def embed_gallery_folder(folder: str | os.PathLike[str], space: EmbeddingSpace) -> dict[str, np.ndarray]:
     """Gallery photos embedded in ``space`` (loads the detector and the embedder: torch)."""
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.gallery import embed_gallery
+    from facetools.extract.detect import FaceDetector
+    from facetools.extract.gallery import embed_gallery
 
     return embed_gallery(folder, FaceDetector("cpu"), _embedder_for(space, [folder]))
 
 
 def _embedder_for(space: EmbeddingSpace, runs: list[Any]) -> Any:
     """The embedder that made ``space``; a one-line error when the installed one differs (other weights or calibration)."""
-    from facetools.stages.extract import cached_embedder, embedding_space
+    from facetools.extract.extractor import cached_embedder, embedding_space
 
     embedder = cached_embedder(space.embedder, "cpu", None)
     here = embedding_space(embedder)

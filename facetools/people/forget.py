@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from facetools.geometry import cosine_distances
-from facetools.io.store import Edits, load_tracks, save_tracks
+from facetools.identify.identifier import identify
 from facetools.outputs.analysis import stored_config
 from facetools.people.core import build_index, people
 from facetools.people.index import PeopleIndex
-from facetools.stages.identify import identify
-from facetools.stages.tracks import TrackSet
+from facetools.trackset.records import TrackSet
+from facetools.trackset.store import Edits, load_tracks, save_tracks
 
 
 @dataclass

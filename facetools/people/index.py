@@ -14,10 +14,10 @@ from PIL import Image
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.io.store import atomic_write, save_arrays
-from facetools.stages.identify import calibrated_rules
-from facetools.stages.identity import Rules, Suggestion
-from facetools.stages.tracks import EmbeddingSpace
+from facetools.identify.clusters import Rules, Suggestion
+from facetools.identify.identifier import calibrated_rules
+from facetools.trackset.records import EmbeddingSpace
+from facetools.trackset.store import atomic_write, save_arrays
 
 PEOPLE_JSON = "people.json"
 PEOPLE_NPZ = "people.npz"

@@ -113,8 +113,8 @@ def _suggestions(index: PeopleIndex, folder: Path) -> str:
 
 def reports_people_page(root: str | os.PathLike[str], folders: list[Path]) -> Path | None:
     """``root/people/people.html`` for a batch of reports with two or more complete runs (a failure warns, the batch stands)."""
-    from facetools.io.store import TRACKS_FILE
     from facetools.people.core import people
+    from facetools.trackset.store import TRACKS_FILE
 
     runs = [f for f in folders if (f / TRACKS_FILE).is_file() and (f / "identities.json").is_file()]
     if len(runs) < 2:

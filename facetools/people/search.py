@@ -74,7 +74,7 @@ def photo_face(path: str | os.PathLike[str], detector: Any, embedder: Any, cal: 
     """Detect the face in the photo at ``path`` (``face``: the N-th, left to right, when it holds several) and embed it."""
     import torch
 
-    from facetools.stages.faces import cut_patch
+    from facetools.extract.faces import cut_patch
 
     image = read_photo(path)
     found = detector.detect(torch.from_numpy(image.copy())[None], np.array([0]))
@@ -107,7 +107,7 @@ def find(
         >>> [m.to_dict() for m in find("photo.jpg", "reports/")]
     """
     from facetools.calibration import load_calibration
-    from facetools.stages.detect import FaceDetector
+    from facetools.extract.detect import FaceDetector
 
     paths = [photos] if isinstance(photos, (str, os.PathLike)) else list(photos)
     if not paths:

@@ -11,8 +11,8 @@ from typing import Any
 
 from facetools.config import Config
 from facetools.errors import FacetoolsError
-from facetools.io.store import save_tracks
 from facetools.run.executors import Progress, Work, one_line, run_videos
+from facetools.trackset.store import save_tracks
 
 
 @dataclass
@@ -30,7 +30,7 @@ class BatchItem:
 
 def extract_into(video: str, out_dir: Path, config: Config) -> None:
     """Executor work: extract ``video`` and store its tracks (and the extraction's ``run.json``) in ``out_dir``."""
-    from facetools.stages.extract import extract
+    from facetools.extract.extractor import extract
 
     tracks = extract(video, config)
     save_tracks(tracks, out_dir)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from facetools.config import Config
+from facetools.extract.extractor import ProgressHook, extract
+from facetools.identify.identifier import identify
 from facetools.outputs.analysis import Analysis
-from facetools.stages.extract import ProgressHook, extract
-from facetools.stages.identify import identify
 
 
 def analyze(

@@ -11,10 +11,10 @@ import numpy as np
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.io.store import Edits, load_tracks, save_tracks
+from facetools.identify.identifier import identify
 from facetools.outputs.analysis import Analysis, stored_config
-from facetools.stages.identify import identify
-from facetools.stages.tracks import TrackSet
+from facetools.trackset.records import TrackSet
+from facetools.trackset.store import Edits, load_tracks, save_tracks
 
 
 def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
@@ -41,9 +41,9 @@ def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
 
 def _embed_gallery(folder: str, embedder: str, precision: str) -> dict[str, np.ndarray]:
     """Gallery embeddings in the run's embedding space and precision (loads the detector and the embedder)."""
-    from facetools.stages.detect import FaceDetector
-    from facetools.stages.extract import cached_embedder
-    from facetools.stages.gallery import embed_gallery
+    from facetools.extract.detect import FaceDetector
+    from facetools.extract.extractor import cached_embedder
+    from facetools.extract.gallery import embed_gallery
 
     return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None, precision))
 

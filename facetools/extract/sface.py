@@ -21,8 +21,8 @@ from torch import nn
 from facetools.calibration import load_calibration
 from facetools.config import PRECISIONS
 from facetools.errors import InputValidationError, ModelLoadError
-from facetools.stages.faces import FacePatch
-from facetools.stages.opencv_zoo import model_path, opencv
+from facetools.extract.faces import FacePatch
+from facetools.extract.opencv_zoo import model_path, opencv
 
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"

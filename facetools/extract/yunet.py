@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from facetools.errors import ModelLoadError
-from facetools.stages.detect import AROUND_CONTEXT, Detections, Detector, misses, square_cut
-from facetools.stages.mtcnn_nets import load_onet
-from facetools.stages.opencv_zoo import model_path, opencv
+from facetools.extract.detect import AROUND_CONTEXT, Detections, Detector, misses, square_cut
+from facetools.extract.mtcnn_nets import load_onet
+from facetools.extract.opencv_zoo import model_path, opencv
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
 YUNET_SHA256 = "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"

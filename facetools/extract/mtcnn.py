@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facetools.stages.mtcnn_nets import nms_operator
+from facetools.extract.mtcnn_nets import nms_operator
 
 CROP_CHUNK = 4096
 """Candidate boxes resampled at once (bounds the memory of the table look-ups)."""

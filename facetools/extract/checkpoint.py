@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from facetools.io.store import pack_records, save_arrays, unpack_records
-from facetools.stages.tracks import TrackRecord
+from facetools.trackset.records import TrackRecord
+from facetools.trackset.store import pack_records, save_arrays, unpack_records
 
 VERSION = 1
 CHECKPOINT_FILE = ".extract-checkpoint.npz"

@@ -10,11 +10,11 @@ import pandas as pd
 
 from facetools.calibration import Calibration, SetThresholds, load_calibration
 from facetools.config import Config
+from facetools.identify.clusters import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities, suggest_merges
 from facetools.intervals import merge_intervals
-from facetools.io.store import Edits
 from facetools.outputs.analysis import Analysis, Unidentified
-from facetools.stages.identity import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities, suggest_merges
-from facetools.stages.tracks import TRACK_COLUMNS, TrackRecord, TrackSet
+from facetools.trackset.records import TRACK_COLUMNS, TrackRecord, TrackSet
+from facetools.trackset.store import Edits
 
 UNCALIBRATED_STRICT = 0.75
 """Strict threshold as a fraction of the threshold, for an embedder without a calibration."""

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
+from facetools.extract import opencv_zoo
+from facetools.extract.chunks import in_chunks, initial_chunk
+from facetools.extract.faces import FacePatch
 from facetools.paths import file_sha256
-from facetools.stages import opencv_zoo
-from facetools.stages.chunks import in_chunks, initial_chunk
-from facetools.stages.faces import FacePatch
 
 FACENET_WEIGHTS = "20180402-114759-vggface2.pt"
 
@@ -169,7 +169,7 @@ def load_embedder(name: str = "auto", device: torch.device | str = "cpu", weight
     ``auto`` takes FaceNet where its weights are present, else SFace where installed and readable by the installed OpenCV
     (better than dlib on the calibration people: ROC AUC 0.9991 against 0.9939, and 3-4× faster on the CPU), else dlib.
     """
-    from facetools.stages.sface import SFACE_FILE, SFaceEmbedder
+    from facetools.extract.sface import SFACE_FILE, SFaceEmbedder
 
     if name == "facenet":
         return FaceNetEmbedder(device, weights)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from facetools.errors import InputValidationError
 from facetools.io.probe import VideoInfo
-from facetools.stages.tracks import EmbeddingSpace, RunInfo, TrackRecord, TrackSet
+from facetools.trackset.records import EmbeddingSpace, RunInfo, TrackRecord, TrackSet
 
 SCHEMA_VERSION = 1
 TRACKS_FILE = "tracks.npz"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from facetools.extract.faces import FacePatch
 from facetools.geometry import iou_matrix
-from facetools.stages.faces import FacePatch
 
 Face = tuple[int, int, np.ndarray, FacePatch]
 """A face of a track: its row in the face table, frame, box and patch."""

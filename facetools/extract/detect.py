@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from facetools.errors import ModelLoadError
-from facetools.stages.chunks import in_chunks, initial_chunk
-from facetools.stages.mtcnn import cascade
-from facetools.stages.mtcnn_nets import load_nets
+from facetools.extract.chunks import in_chunks, initial_chunk
+from facetools.extract.mtcnn import cascade
+from facetools.extract.mtcnn_nets import load_nets
 
 AROUND_CONTEXT = 3.0
 """Side of the square cut around a predicted box for re-detection, in multiples of the box's size."""
@@ -130,7 +130,7 @@ def load_detector(
     factor: float = 0.709,
 ) -> Detector:
     """The detector ``name`` (see :func:`detector_name`); ``None`` options take the detector's own default."""
-    from facetools.stages.yunet import YuNetDetector
+    from facetools.extract.yunet import YuNetDetector
 
     name = detector_name(name, device)
     given = {"min_face_size": min_face_size} | ({"long_side": long_side} if long_side else {})
@@ -148,8 +148,8 @@ def detector_name(name: str, device: torch.device) -> str:
     On the crowd video's 1080p frames YuNet at 960 px finds as many of full-resolution MTCNN's faces as MTCNN at 1280 px,
     at a tenth of the cost; on CUDA batched MTCNN runs whole batches on the GPU.
     """
-    from facetools.stages import opencv_zoo
-    from facetools.stages.yunet import YUNET_FILE
+    from facetools.extract import opencv_zoo
+    from facetools.extract.yunet import YUNET_FILE
 
     if name == "auto":
         return "yunet" if device.type == "cpu" and opencv_zoo.installed(YUNET_FILE) else "mtcnn"

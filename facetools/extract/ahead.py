@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import torch
 
-from facetools.stages.opencv_zoo import opencv
+from facetools.extract.opencv_zoo import opencv
 
 T = TypeVar("T")
 R = TypeVar("R")

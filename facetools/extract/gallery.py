@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facetools.errors import InputValidationError
-from facetools.stages.detect import FaceDetector
-from facetools.stages.embed import Embedder
-from facetools.stages.faces import cut_patch
+from facetools.extract.detect import FaceDetector
+from facetools.extract.embed import Embedder
+from facetools.extract.faces import cut_patch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 

@@ -23,7 +23,7 @@ class FacePatch:
         height: the face's height in frame pixels.
         yaw: signed head turn estimated from the landmarks (0 frontal, about ±0.5 half profile).
         sharpness: variance of the Laplacian of the face's grey pixels.
-        vector: its embedding, once computed (see :func:`facetools.stages.embed.embed_patches`).
+        vector: its embedding, once computed (see :func:`facetools.extract.embed.embed_patches`).
     """
 
     image: np.ndarray

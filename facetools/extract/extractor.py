@@ -20,21 +20,21 @@ import torch
 from facetools.calibration import load_calibration
 from facetools.config import Config
 from facetools.errors import InputValidationError
+from facetools.extract.ahead import run_ahead, shared_cores
+from facetools.extract.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
+from facetools.extract.detect import Detections, Detector, FaceDetector, load_detector
+from facetools.extract.embed import Embedder, embed_patches, load_embedder, weights_sha256
+from facetools.extract.faces import FacePatch, cut_patch, square_crop
+from facetools.extract.gallery import embed_gallery
+from facetools.extract.memory import MemoryReleaser
+from facetools.extract.monitor import ResourceMonitor
+from facetools.extract.shots import ShotDetector
+from facetools.extract.tracker import Track, Tracker, distinct
 from facetools.io import ffmpeg
 from facetools.io.decoders import open_loader
 from facetools.io.loader import FrameBatch
 from facetools.io.probe import VideoInfo, probe
-from facetools.run.memory import MemoryReleaser
-from facetools.run.monitor import ResourceMonitor
-from facetools.stages.ahead import run_ahead, shared_cores
-from facetools.stages.checkpoint import Checkpoint, ExtractState, key_of, load_checkpoint
-from facetools.stages.detect import Detections, Detector, FaceDetector, load_detector
-from facetools.stages.embed import Embedder, embed_patches, load_embedder, weights_sha256
-from facetools.stages.faces import FacePatch, cut_patch, square_crop
-from facetools.stages.gallery import embed_gallery
-from facetools.stages.shots import ShotDetector
-from facetools.stages.track import Track, Tracker, distinct
-from facetools.stages.tracks import FACE_COLUMNS, EmbeddingSpace, RunInfo, TrackRecord, TrackSet
+from facetools.trackset.records import FACE_COLUMNS, EmbeddingSpace, RunInfo, TrackRecord, TrackSet
 
 ProgressHook = Callable[[str, int, int], None]
 """``hook(stage, completed, total)``, called as work advances; ``total`` may be an estimate."""
