@@ -8,7 +8,7 @@ VIDEOS ?= data/sample/sample.mp4
 LAB_PORT ?= 8888
 LAB_IP ?= localhost
 
-.PHONY: demo test lab report lint clean-reports
+.PHONY: demo test lab report lint docs clean-reports
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -42,6 +42,11 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The documentation site into site/ (the API reference is generated from the docstrings); warnings fail the build.
+# The two variables silence banners about MkDocs 2 that Material and mkdocs-gen-files print on every build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 clean-reports:
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
