@@ -7,9 +7,8 @@ and folders without ``__init__.py`` (griffe, which reads the docstrings, sees on
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 import mkdocs_gen_files
 
