@@ -37,10 +37,11 @@ import numpy as np
 from calibrate_sets import FaceSet, calibrate_sets, upper95
 from PIL import Image, ImageFilter
 
-from facetools.calibration import CALIBRATION_FILE, Calibration, estimate_yaw, face_sharpness
-from facetools.extract.detect import FaceDetector
+from facetools.calibration import CALIBRATION_FILE, Calibration, SetThresholds
 from facetools.extract.embed import load_embedder
 from facetools.extract.faces import FacePatch, cut_patch
+from facetools.extract.mtcnn_detector import MtcnnDetector
+from facetools.extract.quality import estimate_yaw, face_sharpness
 from facetools.io import ffmpeg
 
 SCRIPT_VERSION = 2
@@ -64,6 +65,16 @@ MARGINS = (0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
 # Sharpness (Laplacian variance of the ≤ 160 px face) is 65-1750 on the photos and ≤ 1.6 once blurred.
 QUALITY = {"min_face_px": 48.0, "max_yaw": 0.25, "min_sharpness": 20.0}
 OLD_DLIB_THRESHOLD = 0.065
+UNMEASURED = {
+    "facenet": {
+        "threshold": 0.4,
+        "strict_threshold": 0.3,
+        "quality": QUALITY,
+        "note": "not measured: InceptionResnetV1's VGGFace2 weights cannot be fetched offline; the cosine distance this project "
+        "used for FaceNet before calibration, strict at three quarters of it",
+    }
+}
+"""Embedders this script cannot measure here: their thresholds as given, so that every threshold comes from calibration.json."""
 
 
 @dataclass
@@ -147,7 +158,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def collect_faces(people: Path, rows: list[tuple[str, str]]) -> tuple[list[Face], list[str]]:
     """Every photo's faces, original and degraded; and notes on photos or copies without a face."""
-    detector = FaceDetector("cpu", min_face_size=12)
+    detector = MtcnnDetector("cpu", min_face_size=12)
     faces: list[Face] = []
     notes: list[str] = []
     for file, person in rows:
@@ -174,6 +185,12 @@ def collect_faces(people: Path, rows: list[tuple[str, str]]) -> tuple[list[Face]
             height = float(box[3] - box[1])
             faces.append(Face(file, person, variant, height, estimate_yaw(lm), face_sharpness(patch.image, patch.box), redetected, patch))
     return faces, notes
+
+
+def quality_rule() -> Calibration:
+    """The quality band alone (no thresholds): what decides whether a face is low quality."""
+    return Calibration("", 0.0, 0.0, QUALITY["min_face_px"], QUALITY["max_yaw"], QUALITY["min_sharpness"], SCRIPT_VERSION, "",
+                       SetThresholds.constant(0.0, 0.0))  # fmt: skip
 
 
 def make_embedder(name: str):
@@ -368,7 +385,7 @@ def plot(name: str, p: Pairs, good: float, strict: float, path: Path) -> None:
 
 def calibrate(name: str, faces: list[Face], sha: str) -> dict:
     """Prints the tables for one embedder and returns its JSON entry."""
-    rule = Calibration(name, 0.0, 0.0, QUALITY["min_face_px"], QUALITY["max_yaw"], QUALITY["min_sharpness"], SCRIPT_VERSION, sha)
+    rule = quality_rule()
     t0 = time.perf_counter()
     embedder = make_embedder(name)
     all_vecs = embedder.embed([f.patch for f in faces])
@@ -467,7 +484,7 @@ def print_faces(faces: list[Face], notes: list[str]) -> None:
     print("### Faces per variant (height px / |yaw| / sharpness: median [min, max]; low = share in the low-quality band)\n")
     print("| variant | faces | re-detected | height | abs yaw | sharpness | low |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    rule = Calibration("", 0, 0, QUALITY["min_face_px"], QUALITY["max_yaw"], QUALITY["min_sharpness"], 0, "")
+    rule = quality_rule()
     for v in VARIANTS:
         fs = [f for f in faces if f.variant == v]
         if not fs:
@@ -511,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     entries = {name: calibrate(name, faces, sha) for name in args.embedders.split(",")}
     if not args.no_write:
         current = json.loads(JSON_PATH.read_text()) if JSON_PATH.is_file() else {}
-        current.update(entries)
+        current.update({**UNMEASURED, **entries})
         JSON_PATH.parent.mkdir(parents=True, exist_ok=True)
         JSON_PATH.write_text(json.dumps(dict(sorted(current.items())), indent=1) + "\n")
         print(f"\nwrote {JSON_PATH.relative_to(ROOT)}")

@@ -40,11 +40,11 @@ from facetools.devdata.dialogue import render_dialogue
 from facetools.devdata.evaluate import Evaluation, evaluate, label_faces
 from facetools.devdata.people_video import frontal_coverage, photo_detector, read_labels, render_people_video
 from facetools.devdata.synth import Scene, Shot, photo_scene, render
-from facetools.extract.detect import FaceDetector
 from facetools.extract.embed import load_embedder
 from facetools.extract.faces import cut_patch
+from facetools.extract.mtcnn_detector import MtcnnDetector
 from facetools.geometry import cosine_distances
-from facetools.identify.clusters import Identity
+from facetools.identify.identities import Identity
 from facetools.intervals import merge_intervals
 from facetools.io.loader import FrameLoader
 from facetools.trackset.records import TrackSet
@@ -80,7 +80,7 @@ def shot_for(scene: Scene, condition: str, seconds: float = 1.6) -> Shot:
     return shot
 
 
-def compose(faces_dir: Path, detector: FaceDetector) -> list[Shot]:
+def compose(faces_dir: Path, detector: MtcnnDetector) -> list[Shot]:
     scenes = [photo_scene(p, d.name, detector) for d in sorted(faces_dir.iterdir()) if d.is_dir() for p in sorted(d.iterdir())]
     shots = []
     for i, scene in enumerate(scenes):
@@ -336,7 +336,7 @@ def people_benchmark(folder: Path, out: Path) -> dict[str, dict]:
 
 def faces_benchmark(faces_dir: Path, out: Path, embedder: str) -> dict[str, dict]:
     """facetools vs the old online matcher on the composed ``faces/`` video; prints the table."""
-    detector = FaceDetector("cpu")
+    detector = MtcnnDetector("cpu")
     video = out / "identity_benchmark.mp4"
     truth = render(compose(faces_dir, detector), video, audio=False)
     started = time.perf_counter()

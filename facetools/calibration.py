@@ -21,35 +21,6 @@ import numpy as np
 CALIBRATION_FILE = "calibration.json"
 
 
-def estimate_yaw(landmarks: np.ndarray) -> float:
-    """Signed head turn from 5 MTCNN landmarks: the nose's offset from the eyes' midpoint over the eye distance.
-
-    0 is frontal; about ±0.5 is a half profile. Positive when the nose is right of the eyes' middle (image x).
-    """
-    lm = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    left, right, nose = lm[0], lm[1], lm[2]
-    eye_dist = max(float(np.linalg.norm(right - left)), 1e-3)
-    return float(nose[0] - (left[0] + right[0]) / 2) / eye_dist
-
-
-def laplacian_variance(gray: np.ndarray) -> float:
-    """Variance of the 4-neighbour Laplacian of a grey image (0 for images under 3×3): higher is sharper."""
-    g = np.asarray(gray, dtype=np.float32)
-    if g.ndim != 2 or min(g.shape) < 3:
-        return 0.0
-    lap = g[1:-1, 1:-1] * 4 - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
-    return float(lap.var())
-
-
-def face_sharpness(image: np.ndarray, box: np.ndarray) -> float:
-    """Sharpness of the face ``box`` (x1, y1, x2, y2) of an RGB patch: Laplacian variance of its grey pixels."""
-    h, w = image.shape[:2]
-    x1, y1, x2, y2 = np.clip(np.asarray(box, dtype=np.float64), 0, [w, h, w, h]).astype(int)
-    if x2 - x1 < 3 or y2 - y1 < 3:
-        return 0.0
-    return laplacian_variance(image[y1:y2, x1:x2].astype(np.float32).mean(axis=2))
-
-
 BANDS = ("good", "mixed", "low")
 """Quality of a pair of face sets: both good, one good and one low quality, both low quality."""
 UNCALIBRATED_ASK = 4 / 3
@@ -123,11 +94,14 @@ class Calibration:
         threshold: cosine distance under which two good-quality faces are one person.
         strict_threshold: the same where either face is low quality (≤ ``threshold``).
         min_face_px: faces shorter than this (frame pixels) are low quality.
-        max_yaw: faces with ``|estimate_yaw|`` above this are low quality.
-        min_sharpness: faces whose :func:`face_sharpness` is below this are low quality.
+        max_yaw: faces with ``|facetools.extract.quality.estimate_yaw|`` above this are low quality.
+        min_sharpness: faces whose :func:`facetools.extract.quality.face_sharpness` is below this are low quality.
         script_version: version of the script that wrote the numbers.
         data_sha256: hash of the labels and photos they were measured on.
         sets: thresholds between sets of faces (:class:`SetThresholds`).
+
+    An embedder the script cannot measure here (FaceNet: its weights cannot be fetched offline) has an entry
+    with ``data_sha256`` empty: one threshold for sets of every size.
     """
 
     embedder: str
@@ -138,7 +112,12 @@ class Calibration:
     min_sharpness: float
     script_version: int
     data_sha256: str
-    sets: SetThresholds | None = None
+    sets: SetThresholds
+
+    @property
+    def measured(self) -> bool:
+        """Whether the numbers were measured on the labelled photos (else taken as given)."""
+        return bool(self.data_sha256)
 
     def is_low_quality(self, height_px: float, yaw: float, sharpness: float) -> bool:
         """Whether a face this tall (frame pixels), this turned and this sharp is weak evidence of identity."""
@@ -167,8 +146,12 @@ def load_calibration(embedder_name: str) -> Calibration:
         raise KeyError(f"no calibration for embedder {embedder_name!r}: calibrated are {sorted(entries)} (run benchmarks/calibrate.py)")
     e = entries[embedder_name]
     q = e["quality"]
-    tables = {b: np.array(e["sets"]["thresholds"][b], dtype=np.float64) for b in BANDS} if "sets" in e else {}
-    ask = e.get("sets", {}).get("ask") or {b: UNCALIBRATED_ASK * float(t[0, 0]) for b, t in tables.items()}
+    if "sets" in e:
+        tables = {b: np.array(e["sets"]["thresholds"][b], dtype=np.float64) for b in BANDS}
+        ask = e["sets"].get("ask") or {b: UNCALIBRATED_ASK * float(t[0, 0]) for b, t in tables.items()}
+        sets = SetThresholds(tuple(e["sets"]["views"]), tables, {b: float(ask[b]) for b in BANDS})
+    else:
+        sets = SetThresholds.constant(float(e["threshold"]), float(e["strict_threshold"]))
     return Calibration(
         embedder=embedder_name,
         threshold=float(e["threshold"]),
@@ -176,7 +159,7 @@ def load_calibration(embedder_name: str) -> Calibration:
         min_face_px=float(q["min_face_px"]),
         max_yaw=float(q["max_yaw"]),
         min_sharpness=float(q["min_sharpness"]),
-        script_version=int(e["script_version"]),
-        data_sha256=str(e["data_sha256"]),
-        sets=SetThresholds(tuple(e["sets"]["views"]), tables, {b: float(ask[b]) for b in BANDS}) if tables else None,
+        script_version=int(e.get("script_version", 0)),
+        data_sha256=str(e.get("data_sha256", "")),
+        sets=sets,
     )

@@ -113,8 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         return _find(args)
     if args.command == "review":
         return _review(args)
-    from facetools.outputs.report import report
     from facetools.run.progress import VideoBar
+    from facetools.run.report import report
 
     params: dict[str, Any] = chosen_options(args)
     if args.parameters_file:
@@ -162,7 +162,7 @@ def _recluster(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("cluster_threshold", args.cluster_threshold), ("gallery", args.gallery)) if v is not None}
     analysis = recluster(args.run_dir, **options)
     if args.report:
-        from facetools.outputs.report import rerender
+        from facetools.run.report import rerender
 
         rerender(args.run_dir)
     names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"

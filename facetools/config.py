@@ -78,6 +78,14 @@ class Config:
             raise InputValidationError(f"unknown option(s): {', '.join(unknown)}")
         return replace(self, **options)
 
+    @classmethod
+    def from_dict(cls, options: dict[str, Any], *, skip_empty: bool = False) -> Config:
+        """A config from stored or given options (``run.json``'s, a notebook's): unknown names ignored, lists made tuples,
+        with ``skip_empty`` empty strings and ``None`` left at their defaults."""
+        known = {f.name for f in fields(cls)}
+        chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in known}
+        return cls(**{k: v for k, v in chosen.items() if not (skip_empty and v in ("", None))})
+
     def identify_options(self) -> dict[str, Any]:
         """The options that only the identify stage reads."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["stage"] == IDENTIFY}

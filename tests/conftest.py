@@ -12,7 +12,7 @@ import pytest
 from facetools import analyze
 from facetools.devdata.sample import sample_video
 from facetools.devdata.synth import truth_file
-from facetools.extract.detect import FaceDetector
+from facetools.extract.mtcnn_detector import MtcnnDetector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -33,8 +33,8 @@ def sample_analysis(sample: Path):
 
 
 @pytest.fixture(scope="session")
-def detector() -> FaceDetector:
-    return FaceDetector("cpu")
+def detector() -> MtcnnDetector:
+    return MtcnnDetector("cpu")
 
 
 @pytest.fixture(scope="session")

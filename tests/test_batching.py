@@ -9,7 +9,7 @@ from skimage import data
 
 from facetools import GPUMemoryError
 from facetools.extract.chunks import in_chunks
-from facetools.extract.detect import FaceDetector
+from facetools.extract.mtcnn_detector import MtcnnDetector
 
 
 def test_in_chunks_halves_on_out_of_memory() -> None:
@@ -36,8 +36,8 @@ def test_one_item_that_does_not_fit_raises_gpu_memory_error() -> None:
 
 def test_detector_gives_the_same_faces_after_backing_off(monkeypatch: pytest.MonkeyPatch) -> None:
     frames = torch.from_numpy(np.stack([data.astronaut()] * 4))
-    reference = FaceDetector("cpu").detect(frames, np.arange(4))
-    detector = FaceDetector("cpu")
+    reference = MtcnnDetector("cpu").detect(frames, np.arange(4))
+    detector = MtcnnDetector("cpu")
     detector.chunk = 4
     real = detector._detect
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facetools.outputs.report import report
+from facetools.run.report import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [

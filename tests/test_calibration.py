@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facetools.calibration import Calibration, calibrated_embedders, estimate_yaw, face_sharpness, load_calibration
-from facetools.extract.detect import FaceDetector
+from facetools.calibration import Calibration, SetThresholds, calibrated_embedders, load_calibration
 from facetools.extract.embed import Embedder, load_embedder
 from facetools.extract.faces import FacePatch, cut_patch
+from facetools.extract.mtcnn_detector import MtcnnDetector
+from facetools.extract.quality import estimate_yaw, face_sharpness
 
 
 def test_packaged_dlib_calibration_is_ordered() -> None:
@@ -29,7 +30,8 @@ def test_unknown_embedder_names_the_calibrated_ones() -> None:
 
 
 def test_is_low_quality_on_clear_cases() -> None:
-    cal = Calibration("x", 0.05, 0.02, min_face_px=48, max_yaw=0.25, min_sharpness=20, script_version=1, data_sha256="0" * 64)
+    cal = Calibration("x", 0.05, 0.02, min_face_px=48, max_yaw=0.25, min_sharpness=20, script_version=1, data_sha256="0" * 64,
+                      sets=SetThresholds.constant(0.05, 0.02))  # fmt: skip
     assert not cal.is_low_quality(200, 0.02, 300)
     assert cal.is_low_quality(20, 0.0, 300)  # tiny
     assert cal.is_low_quality(200, -0.6, 300)  # turned away, either side
@@ -53,7 +55,7 @@ def test_yaw_and_sharpness_features() -> None:
 @pytest.fixture(scope="module")
 def good_patches(shared_data: Path) -> dict[str, FacePatch]:
     """Faces of two photos of one man and one of another, each checked to be in the good-quality band."""
-    detector = FaceDetector("cpu")
+    detector = MtcnnDetector("cpu")
     cal = load_calibration("dlib")
     photos = {"biden": "biden/biden.jpg", "biden2": "biden/biden2.jpg", "obama": "obama/obama.jpg"}
     patches = {}

@@ -9,7 +9,9 @@ from skimage import data
 
 from facetools.devdata.sample import ASTRONAUT_FACE
 from facetools.errors import ModelLoadError
-from facetools.extract.detect import Detections, Detector, FaceDetector, detector_name, load_detector
+from facetools.extract.detect import detector_name, load_detector
+from facetools.extract.detections import Detections, Detector
+from facetools.extract.mtcnn_detector import MtcnnDetector
 from facetools.geometry import iou_matrix
 
 
@@ -81,7 +83,7 @@ def test_around_reports_newcomers_only_where_it_sees_the_whole_frame(any_detecto
     """No track near the astronaut: MTCNN, looking only around the boxes, sees nothing; YuNet reports her as a newcomer."""
     found, others = any_detector.around(torch.from_numpy(data.astronaut()), np.array([[400, 400, 460, 460]], np.float32), frame_no=4)
     assert found.scores.tolist() == [0]
-    if isinstance(any_detector, FaceDetector):
+    if isinstance(any_detector, MtcnnDetector):
         assert len(others) == 0
     else:
         assert others.frame.tolist() == [4] and iou_matrix(others.boxes, np.array([ASTRONAUT_FACE]))[0, 0] > 0.75
@@ -144,8 +146,8 @@ def test_config_help_states_each_detectors_own_defaults() -> None:
     from facetools.extract.yunet import YuNetDetector
 
     helps = {f.name: f.metadata["help"] for f in fields(Config)}
-    assert f"MTCNN {FaceDetector.long_side}, YuNet {YuNetDetector.long_side}" in helps["detect_long_side"]
-    assert f"MTCNN {FaceDetector.min_score}, YuNet {YuNetDetector.min_score}" in helps["min_score"]
+    assert f"MTCNN {MtcnnDetector.long_side}, YuNet {YuNetDetector.long_side}" in helps["detect_long_side"]
+    assert f"MTCNN {MtcnnDetector.min_score}, YuNet {YuNetDetector.min_score}" in helps["min_score"]
 
 
 def test_mtcnns_networks_equal_facenet_pytorchs_and_both_detectors_load_without_torchvision() -> None:
@@ -208,7 +210,7 @@ def test_mtcnn_cascade_equals_facenet_pytorchs_detect_face(shared_data) -> None:
 
     photo = np.asarray(Image.open(shared_data / "images" / "group_multiface.jpg").convert("RGB"))
     images = torch.from_numpy(np.stack([photo, photo[::-1, ::-1]]).copy()).permute(0, 3, 1, 2).float()
-    nets = FaceDetector("cpu")._nets
+    nets = MtcnnDetector("cpu")._nets
     with torch.inference_mode():
         ours = cascade(images, 12.0, nets, [0.6, 0.7, 0.7], 0.709)
         boxes, points = detect_face(images.permute(0, 2, 3, 1), 12.0, *nets, [0.6, 0.7, 0.7], 0.709, "cpu")

@@ -9,9 +9,10 @@ import pytest
 from skimage import data
 
 from facetools import ModelLoadError
-from facetools.calibration import estimate_yaw, laplacian_variance
+from facetools.calibration import load_calibration
 from facetools.extract.embed import DlibEmbedder, FaceNetEmbedder, load_embedder
 from facetools.extract.faces import cut_patch, face_quality
+from facetools.extract.quality import estimate_yaw, laplacian_variance
 from facetools.geometry import cosine_distances
 
 
@@ -41,8 +42,9 @@ def test_dlib_separates_two_people_and_keeps_one_together(dlib_embedder: DlibEmb
     assert emb.shape == (3, 128)
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     d = cosine_distances(emb, emb)
-    assert d[0, 1] < dlib_embedder.threshold / 2, "same photo, smaller and darker"
-    assert d[0, 2] > 2 * dlib_embedder.threshold, "astronaut vs cameraman"
+    threshold = load_calibration("dlib").threshold
+    assert d[0, 1] < threshold / 2, "same photo, smaller and darker"
+    assert d[0, 2] > 2 * threshold, "astronaut vs cameraman"
 
 
 def test_dlib_threshold_separates_the_shared_photos(dlib_embedder: DlibEmbedder, detector, shared_data: Path) -> None:
@@ -58,7 +60,7 @@ def test_dlib_threshold_separates_the_shared_photos(dlib_embedder: DlibEmbedder,
     d = cosine_distances(*(2 * [dlib_embedder.embed(patches)]))
     same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
     different = ~np.equal.outer(labels, labels)
-    assert d[same].max() < dlib_embedder.threshold < d[different].min()
+    assert d[same].max() < load_calibration("dlib").threshold < d[different].min()
 
 
 def test_cut_patch_keeps_box_and_limits_size() -> None:
@@ -170,7 +172,8 @@ def test_sface_in_bfloat16_decides_as_float32_on_real_people(detector) -> None:
     assert len(patches) == 61 and float((a * b).sum(1).min()) > 0.999
     da, db = cosine_distances(a, a), cosine_distances(b, b)
     assert np.abs(da - db).max() < 0.02
-    assert ((da < exact.threshold) == (db < exact.threshold)).all()
+    threshold = load_calibration("sface").threshold
+    assert ((da < threshold) == (db < threshold)).all()
 
 
 def test_native_bfloat16_reads_the_cpu_flags(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from facetools.calibration import load_calibration
 from facetools.extract.embed import load_embedder
 from facetools.extract.faces import cut_patch
 from facetools.geometry import cosine_distances
-from facetools.identify.clusters import Identity
+from facetools.identify.identities import Identity
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.export import ExportOptions, export_clips, plan_segments, select_target
 

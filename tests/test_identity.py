@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from facetools.calibration import SetThresholds
-from facetools.identify.clusters import Identity, Rules, TrackEvidence, cluster_tracks, name_identities
+from facetools.identify.clusters import TrackEvidence, cluster_tracks
+from facetools.identify.identities import Identity, name_identities
+from facetools.identify.rules import Rules
 from facetools.intervals import merge_intervals
 
 RULES = Rules.uniform(threshold=0.1, strict_threshold=0.05, min_faces=3)

@@ -24,7 +24,7 @@ from facetools.cli import main
 from facetools.devdata.cast_videos import cast_video
 from facetools.devdata.evaluate import bcubed, label_faces
 from facetools.devdata.synth import truth_segments
-from facetools.extract.detect import FaceDetector
+from facetools.extract.mtcnn_detector import MtcnnDetector
 from facetools.intervals import merge_intervals, overlap_seconds
 from facetools.outputs.analysis import Analysis
 from facetools.people import PhotoError, SpaceMismatchError, find, forget, people
@@ -50,7 +50,7 @@ SCRIPT = "<script>alert(1)</script>"
 def cast(shared_data: Path, tmp_path_factory: pytest.TempPathFactory, sample_analysis: Analysis, sample_truth: dict) -> dict[str, dict]:
     """The four runs, analysed once: ``{name: {"run": dir, "truth": ground truth}}`` under one folder of runs."""
     root = tmp_path_factory.mktemp("cast")
-    detector = FaceDetector("cpu", long_side=480)
+    detector = MtcnnDetector("cpu", long_side=480)
     out: dict[str, dict] = {}
     for name, shots in CASTS.items():
         video = root / "videos" / f"{name}.mp4"
@@ -147,7 +147,7 @@ def test_bad_photos_give_one_line_errors(shared_data: Path, index_dir: Path, tmp
 
 
 def test_names_are_text_on_the_index_report_and_people_page(shared_data: Path, cast: dict[str, dict], tmp_path: Path) -> None:
-    from facetools.outputs.report import report, rerender
+    from facetools.run.report import report, rerender
 
     root = tmp_path / "reports"
     runs = _copy_runs(cast, root, ["alpha", "beta", "sample"])

@@ -20,7 +20,8 @@ from facetools import analyze
 from facetools.devdata.evaluate import evaluate, label_faces
 from facetools.devdata.people_video import frontal_coverage, photo_detector, render_people_video
 from facetools.extract.embed import load_embedder
-from facetools.identify.clusters import Rules, TrackEvidence, cluster_tracks
+from facetools.identify.clusters import TrackEvidence, cluster_tracks
+from facetools.identify.rules import Rules
 
 HELD_OUT = json.loads((Path(__file__).parents[1] / "facetools" / "data" / "calibration.json").read_text())["sface"]["held_out_people"]
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from facetools.devdata.evaluate import label_faces
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.identify.analysis import stored_config
+from facetools.outputs.analysis import Analysis
 from facetools.outputs.explore import answer_suggestion, reidentify, split_track
 from facetools.run.recluster import recluster
 

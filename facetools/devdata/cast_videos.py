@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from facetools.devdata.synth import Scene, Shot, photo_scene, render
 
 if TYPE_CHECKING:
-    from facetools.extract.detect import FaceDetector
+    from facetools.extract.mtcnn_detector import MtcnnDetector
 
 CastShot = tuple[str, ...]
 """Photos (paths under the people folder, ``person_01/img1.jpg``) seen together in one shot."""
@@ -25,7 +25,7 @@ def label_of(photo: str) -> str:
     return Path(photo).parts[0]
 
 
-def cast_shots(people_dir: str | os.PathLike[str], shots: list[CastShot], detector: FaceDetector, *, shot_s: float = 2.0) -> list[Shot]:
+def cast_shots(people_dir: str | os.PathLike[str], shots: list[CastShot], detector: MtcnnDetector, *, shot_s: float = 2.0) -> list[Shot]:
     """Shots of ``shots``: a single photo zooms in slowly with a small pan; two photos stand side by side, framed whole."""
     scenes: dict[str, Scene] = {}
     out = []
@@ -46,7 +46,7 @@ def cast_shots(people_dir: str | os.PathLike[str], shots: list[CastShot], detect
 
 
 def cast_video(
-    people_dir: str | os.PathLike[str], shots: list[CastShot], out: str | os.PathLike[str], detector: FaceDetector, *, shot_s: float = 2.0
+    people_dir: str | os.PathLike[str], shots: list[CastShot], out: str | os.PathLike[str], detector: MtcnnDetector, *, shot_s: float = 2.0
 ) -> dict[str, Any]:
     """Render ``shots`` into the video ``out`` (640×360, 25 fps, no audio); returns the ground truth."""
     return render(cast_shots(people_dir, shots, detector, shot_s=shot_s), out, audio=False)

@@ -15,13 +15,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facetools.calibration import estimate_yaw
 from facetools.devdata.people_video import read_labels
 from facetools.devdata.synth import Scene, Shot, photo_scene, render, truth_file
 from facetools.errors import InputValidationError
+from facetools.extract.quality import estimate_yaw
 
 if TYPE_CHECKING:
-    from facetools.extract.detect import FaceDetector
+    from facetools.extract.mtcnn_detector import MtcnnDetector
 
 PLAN = [("A", 0, "clean"), ("B", 0, "clean"), ("A", 0, "clean"), ("B", 0, "clean"), ("AB", 0, "wide"), ("A", 1, "clean"),
         ("B", 1, "clean"), ("C", 0, "clean"), ("A", 2, "clean"), ("C", 1, "clean"), ("B", 2, "clean"), ("A", 3, "dark"),
@@ -30,7 +30,7 @@ PLAN = [("A", 0, "clean"), ("B", 0, "clean"), ("A", 0, "clean"), ("B", 0, "clean
 photos: another day, another look) and the condition."""
 
 
-def _frontal_first(folder: Path, files: list[str], person: str, detector: FaceDetector) -> list[Scene]:
+def _frontal_first(folder: Path, files: list[str], person: str, detector: MtcnnDetector) -> list[Scene]:
     """The person's photos as portrait scenes, the most frontal first."""
     scenes = []
     for file in files:
@@ -56,7 +56,7 @@ def render_dialogue(
     folder: str | os.PathLike[str],
     out: str | os.PathLike[str],
     people: list[str],
-    detector: FaceDetector,
+    detector: MtcnnDetector,
     *,
     seconds: float = 1.6,
     crf: int = 32,

@@ -15,7 +15,7 @@ from facetools.geometry import iou_matrix
 from facetools.intervals import overlap_seconds
 
 if TYPE_CHECKING:
-    from facetools.outputs.analysis import Analysis
+    from facetools.identify.analysis import Identification
 
 
 def label_faces(faces: pd.DataFrame, truth: dict[str, Any], min_iou: float = 0.3) -> pd.Series:
@@ -92,7 +92,7 @@ class Evaluation:
     false_faces: int = 0
 
 
-def evaluate(analysis: Analysis, truth: dict[str, Any]) -> Evaluation:
+def evaluate(analysis: Identification, truth: dict[str, Any]) -> Evaluation:
     """Score an analysis against the ground truth written by :func:`facetools.devdata.synth.render`.
 
     Faces matched to no true person count as false faces and are left out of BCubed;

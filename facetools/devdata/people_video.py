@@ -27,9 +27,9 @@ from facetools.errors import InputValidationError
 from facetools.extract.faces import cut_patch
 
 if TYPE_CHECKING:
-    from facetools.extract.detect import FaceDetector
     from facetools.extract.embed import Embedder
-    from facetools.outputs.analysis import Analysis
+    from facetools.extract.mtcnn_detector import MtcnnDetector
+    from facetools.identify.analysis import Identification
 
 CONDITIONS = ("clean", "small", "blur", "dark")
 CYCLE = ("small", "blur", "dark", "clean")
@@ -68,14 +68,14 @@ def read_labels(folder: str | os.PathLike[str]) -> dict[str, list[str]]:
     return out
 
 
-def photo_detector() -> FaceDetector:
+def photo_detector() -> MtcnnDetector:
     """A detector for portrait photos: faces of 60 px and more (a shorter image pyramid, several times faster)."""
-    from facetools.extract.detect import FaceDetector
+    from facetools.extract.mtcnn_detector import MtcnnDetector
 
-    return FaceDetector("cpu", min_face_size=60)
+    return MtcnnDetector("cpu", min_face_size=60)
 
 
-def load_photos(folder: str | os.PathLike[str], people: list[str], detector: FaceDetector, embedder: Embedder) -> list[Photo]:
+def load_photos(folder: str | os.PathLike[str], people: list[str], detector: MtcnnDetector, embedder: Embedder) -> list[Photo]:
     """The photos of ``people`` as portrait scenes, each face's yaw and embedding measured on the scene."""
     labels = read_labels(folder)
     missing = sorted(set(people) - set(labels))
@@ -181,7 +181,7 @@ def render_people_video(
     folder: str | os.PathLike[str],
     out: str | os.PathLike[str],
     people: list[str],
-    detector: FaceDetector,
+    detector: MtcnnDetector,
     embedder: Embedder,
     *,
     pairs: int = 2,
@@ -217,7 +217,7 @@ def frontal_faces(truth: dict[str, Any], max_yaw: float, min_face_px: float) -> 
     return out
 
 
-def frontal_coverage(analysis: Analysis, truth: dict[str, Any], max_yaw: float = 0.25, min_face_px: float = 48.0) -> dict[str, float]:
+def frontal_coverage(analysis: Identification, truth: dict[str, Any], max_yaw: float = 0.25, min_face_px: float = 48.0) -> dict[str, float]:
     """Per person: the share of their good frontal faces on detected frames that were found inside their main identity.
 
     A person's main identity is the one holding most of their faces (as in :func:`facetools.devdata.evaluate.evaluate`).

@@ -22,7 +22,7 @@ from facetools.errors import InputValidationError
 from facetools.io import ffmpeg
 
 if TYPE_CHECKING:
-    from facetools.extract.detect import FaceDetector
+    from facetools.extract.mtcnn_detector import MtcnnDetector
 
 
 @dataclass
@@ -158,7 +158,7 @@ def truth_segments(truth: dict[str, Any], gap_frames: int = 1) -> dict[str, list
     return out
 
 
-def photo_scene(path: str | os.PathLike[str], label: str, detector: FaceDetector, *, context: float = 1.8, height: int = 480) -> Scene:
+def photo_scene(path: str | os.PathLike[str], label: str, detector: MtcnnDetector, *, context: float = 1.8, height: int = 480) -> Scene:
     """A portrait scene from a photo: a crop around its largest face, ``height`` pixels tall.
 
     The crop reaches ``context`` face heights from the face's centre, which keeps other
@@ -178,7 +178,7 @@ def photo_scene(path: str | os.PathLike[str], label: str, detector: FaceDetector
     return Scene(np.asarray(crop), [(label, tuple(float(v) for v in box))])
 
 
-def people_shots(folder: str | os.PathLike[str], detector: FaceDetector, *, seconds: float = 1.6) -> list[Shot]:
+def people_shots(folder: str | os.PathLike[str], detector: MtcnnDetector, *, seconds: float = 1.6) -> list[Shot]:
     """Shots from a folder with one sub-folder of photos per person (label = folder name).
 
     Every photo gets a shot of its own, framed on the face with a slow zoom; then every two

@@ -23,14 +23,12 @@ FACENET_WEIGHTS = "20180402-114759-vggface2.pt"
 class Embedder(Protocol):
     """Turns face patches into L2-normalised vectors.
 
-    ``threshold`` is the cosine distance under which two track embeddings are taken to be
-    the same person; each embedder carries its own, calibrated for it. ``precision`` is the
-    arithmetic its network runs in.
+    ``precision`` is the arithmetic its network runs in; its thresholds are in the packaged
+    calibration (:mod:`facetools.calibration`), under its ``name``.
     """
 
     name: str
     dim: int
-    threshold: float
     weights_file: Path
     precision: str
 
@@ -54,21 +52,13 @@ class DlibEmbedder:
     """dlib's ResNet face descriptor (128-d), weights from ``face_recognition_models``.
 
     Faces are aligned with dlib's 5-point shape predictor into 150 px chips and embedded in
-    one batched call on the CPU.
-
-    Threshold calibration: cosine distances of L2-normalised descriptors of the 13 photos in
-    ``shared/data/faces`` (9 people): the 4 same-person pairs of different photos lie at
-    0.036–0.043, the 74 different-person pairs at ≥ 0.077 (the closest: two women,
-    angelina_jolie vs kate_siegel; next 0.127). dlib's published threshold, Euclidean 0.6
-    on raw descriptors (norm ≈ 1.4), is ≈ 0.09 in this space. 0.065 sits between the
-    closest different pair and the same-person pairs, with room for the extra variation of
-    video frames, which averaging several faces per track then removes.
+    one batched call on the CPU. dlib's published threshold, Euclidean 0.6 on raw descriptors
+    (norm ≈ 1.4), is ≈ 0.09 in this cosine space; the calibrated ones are far tighter.
     """
 
     name = "dlib"
     dim = 128
     precision = "float32"
-    threshold = 0.065
 
     def __init__(self) -> None:
         try:
@@ -106,16 +96,14 @@ class FaceNetEmbedder:
     """InceptionResnetV1 trained on VGGFace2 (512-d), batched on the compute device.
 
     Input as facenet-pytorch's ``extract_face`` (box, 160 px, bilinear) followed by
-    ``fixed_image_standardization``; half precision on CUDA.
-
-    Threshold: the usual operating point of these weights, Euclidean ≈ 1.0–1.1 between unit
-    vectors (cosine ≈ 0.5–0.6), tightened to 0.4 for track averages.
+    ``fixed_image_standardization``; half precision on CUDA. The usual operating point of these
+    weights is Euclidean ≈ 1.0–1.1 between unit vectors (cosine ≈ 0.5–0.6); the packaged
+    calibration takes 0.4 for it, unmeasured (the weights cannot be fetched here).
     """
 
     name = "facenet"
     dim = 512
     precision = "float32"
-    threshold = 0.4
 
     def __init__(self, device: torch.device | str = "cpu", weights: str | os.PathLike[str] | None = None) -> None:
         from facenet_pytorch import InceptionResnetV1

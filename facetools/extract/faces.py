@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facetools.calibration import estimate_yaw, face_sharpness
+from facetools.extract.quality import estimate_yaw, face_sharpness
 
 
 @dataclass(eq=False)

@@ -10,9 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facetools.errors import InputValidationError
-from facetools.extract.detect import FaceDetector
-from facetools.extract.embed import Embedder
-from facetools.extract.faces import cut_patch
+from facetools.extract.models import Models, photo_faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -38,20 +36,18 @@ def gallery_photos(folder: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return people
 
 
-def embed_gallery(folder: str | os.PathLike[str], detector: FaceDetector, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Mean L2-normalised embedding per person of the gallery (photos without a face are skipped)."""
+def embed_gallery(folder: str | os.PathLike[str], models: Models) -> dict[str, np.ndarray]:
+    """Mean L2-normalised embedding per person of the gallery: each photo's largest face (photos without one are skipped)."""
     out: dict[str, np.ndarray] = {}
     for name, paths in gallery_photos(folder).items():
-        patches = []
+        vectors = []
         for path in paths:
             try:
                 image = np.asarray(Image.open(path).convert("RGB"))
             except (UnidentifiedImageError, OSError):
                 continue
-            face = detector.largest(image)
-            if len(face):
-                patches.append(cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0])))
-        if patches:
-            mean = embedder.embed(patches).mean(0)
+            vectors += [face.vector for face in photo_faces(models, image, largest=True)]
+        if vectors:
+            mean = np.mean(vectors, axis=0)
             out[name] = mean / np.linalg.norm(mean)
     return out

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from facetools.calibration import load_calibration
 from facetools.config import PRECISIONS
 from facetools.errors import InputValidationError, ModelLoadError
 from facetools.extract.faces import FacePatch
@@ -123,7 +122,6 @@ class SFaceEmbedder:
 
     name = "sface"
     dim = 128
-    threshold = 0.30  # replaced by the packaged calibration when it has an entry for sface
 
     def __init__(self, precision: str = "auto") -> None:
         if precision not in PRECISIONS:
@@ -156,7 +154,6 @@ class SFaceEmbedder:
             elif precision == "bfloat16":  # auto stays in float32
                 raise ModelLoadError(f"{path.name}: this CPU's bfloat16 embeddings differ from float32's: use embed_precision float32")
         self._cv2 = cv2
-        self.threshold = load_calibration(self.name).threshold
 
     def align(self, patch: FacePatch) -> np.ndarray:
         """The 112×112 RGB chip SFace expects, warped from the patch by its landmarks."""

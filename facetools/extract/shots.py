@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facetools.io.loader import THUMB_SIZE, FrameBatch
+from facetools.io.batches import THUMB_SIZE, FrameBatch
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
 

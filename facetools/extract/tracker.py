@@ -26,8 +26,6 @@ class Track:
         frames: frame number of each face.
         boxes: box of each face (original pixels), ``(n, 4)`` once finished.
         patches: its best checked faces (by quality), kept for embedding.
-        embedding: L2-normalised mean of the patches' embeddings, once embedded.
-        identity: identity id, −1 while unassigned.
         anchor: its face at the last full detection pass that continued it, or its first face (the appearance check compares
             with it).
         pending: the faces re-detected since, as ``(row, frame, box, patch)``: not yet checked by appearance, not in ``patches``.
@@ -39,8 +37,6 @@ class Track:
     frames: list[int] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
     patches: list[FacePatch] = field(default_factory=list)
-    embedding: np.ndarray | None = None
-    identity: int = -1
     anchor: FacePatch | None = field(default=None, repr=False)
     pending: list[Face] = field(default_factory=list, repr=False)
 

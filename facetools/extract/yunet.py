@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from facetools.errors import ModelLoadError
-from facetools.extract.detect import AROUND_CONTEXT, Detections, Detector, misses, square_cut
+from facetools.extract.detections import AROUND_CONTEXT, Detections, Detector, misses, square_cut
 from facetools.extract.mtcnn_nets import load_onet
 from facetools.extract.opencv_zoo import model_path, opencv
 

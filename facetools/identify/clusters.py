@@ -1,4 +1,4 @@
-"""From tracks to identities: constrained, quality-aware clustering of face sets, and gallery names.
+"""From tracks to identities: constrained, quality-aware clustering of face sets.
 
 An identity is a set of tracks, and a track a set of faces. Two sets join when their mean
 embeddings lie closer than the calibrated threshold for sets of their size and quality
@@ -14,55 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from facetools.calibration import SetThresholds
-from facetools.geometry import cosine_distances
-
-
-@dataclass(eq=False)
-class Identity:
-    """One person as found in a video.
-
-    ``segments`` are ``[start_s, end_s]`` intervals on screen; ``screen_time_s`` is their sum.
-    ``embedding`` is the L2-normalised mean of its good tracks' embeddings (of all, where none is good).
-    ``confidence`` is ``low`` for an identity without a good, long track (one long track of weak faces, or several).
-    """
-
-    id: int
-    name: str
-    tracks: list[int]
-    faces: int
-    segments: list[tuple[float, float]]
-    embedding: np.ndarray = field(repr=False)
-    thumbnail: str = ""
-    confidence: str = "high"
-
-    @property
-    def screen_time_s(self) -> float:
-        return float(sum(e - s for s, e in self.segments))
-
-    @property
-    def first_s(self) -> float:
-        return self.segments[0][0] if self.segments else 0.0
-
-    @property
-    def last_s(self) -> float:
-        return self.segments[-1][1] if self.segments else 0.0
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "faces": self.faces,
-            "tracks": self.tracks,
-            "screen_time_s": round(self.screen_time_s, 3),
-            "first_s": round(self.first_s, 3),
-            "last_s": round(self.last_s, 3),
-            "segments": [[round(s, 3), round(e, 3)] for s, e in self.segments],
-            "thumbnail": self.thumbnail,
-            "confidence": self.confidence,
-        }
+from facetools.identify.rules import Rules
 
 
 @dataclass(frozen=True)
@@ -86,34 +39,6 @@ class TrackEvidence:
         return self.views if self.views is not None else frozenset({self.shot})
 
 
-@dataclass(frozen=True)
-class Rules:
-    """The identity decisions of one embedding space.
-
-    Attributes:
-        sets: thresholds between face sets by views and quality.
-        threshold: two good single faces (gallery names, search by photo).
-        strict_threshold: two single faces of which one is low quality.
-        min_faces: tracks with fewer faces (and fewer than their shot's samples) only join others.
-        long_track_s: a track of ``min_faces`` or more faces this long is one person by construction.
-    """
-
-    sets: SetThresholds
-    threshold: float
-    strict_threshold: float
-    min_faces: int = 3
-    long_track_s: float = 1.0
-
-    @classmethod
-    def uniform(cls, threshold: float, strict_threshold: float, min_faces: int = 3) -> Rules:
-        """The same thresholds for sets of every size (an uncalibrated embedder)."""
-        return cls(SetThresholds.constant(threshold, strict_threshold), threshold, strict_threshold, min_faces)
-
-    def scaled(self, factor: float) -> Rules:
-        """Every threshold times ``factor``."""
-        return Rules(self.sets.scaled(factor), self.threshold * factor, self.strict_threshold * factor, self.min_faces, self.long_track_s)
-
-
 @dataclass
 class Clusters:
     """An identity label per track id (−1: unidentified) and the labels of low-confidence identities."""
@@ -123,7 +48,7 @@ class Clusters:
 
 
 @dataclass
-class _Side:
+class Side:
     """A cluster as the calibration sees a set: its quality, its number of views, its mean embedding."""
 
     low: bool
@@ -131,13 +56,13 @@ class _Side:
     centroid: np.ndarray
 
 
-def _side(tracks: list[TrackEvidence], members: list[int]) -> _Side:
+def side_of(tracks: list[TrackEvidence], members: list[int]) -> Side:
     """Good members speak for a cluster that has them; weak ones only where it has none."""
     good = [k for k in members if not tracks[k].low_quality]
     use = good or members
     views = frozenset().union(*(tracks[k].view_keys for k in use))
     mean = sum(len(tracks[k].view_keys) * tracks[k].embedding for k in use)
-    return _Side(not good, len(views), mean / max(float(np.linalg.norm(mean)), 1e-12))
+    return Side(not good, len(views), mean / max(float(np.linalg.norm(mean)), 1e-12))
 
 
 def _groups(tracks: list[TrackEvidence], must_link: list[list[int]]) -> list[list[int]]:
@@ -149,7 +74,7 @@ def _groups(tracks: list[TrackEvidence], must_link: list[list[int]]) -> list[lis
         ids = [pos[t] for t in fact if t in pos]
         for a, b in zip(ids, ids[1:]):
             ra, rb = root[a], root[b]
-            if ra == rb or _frames(tracks, groups[ra]) & _frames(tracks, groups[rb]):
+            if ra == rb or frames_of(tracks, groups[ra]) & frames_of(tracks, groups[rb]):
                 continue
             groups[ra] += groups.pop(rb)
             for k in groups[ra]:
@@ -157,7 +82,7 @@ def _groups(tracks: list[TrackEvidence], must_link: list[list[int]]) -> list[lis
     return list(groups.values())
 
 
-def _frames(tracks: list[TrackEvidence], members: list[int]) -> set[int]:
+def frames_of(tracks: list[TrackEvidence], members: list[int]) -> set[int]:
     return set().union(*(tracks[k].frames for k in members))
 
 
@@ -167,7 +92,7 @@ def _apart(tracks: list[TrackEvidence], groups: list[list[int]], cannot_link: li
     apart = np.zeros((len(groups), len(groups)), dtype=bool)
     by_frame: dict[int, set[int]] = {}
     for g, members in enumerate(groups):
-        for f in _frames(tracks, members):
+        for f in frames_of(tracks, members):
             by_frame.setdefault(f, set()).add(g)
     pairs = [(a, b) for gs in by_frame.values() if len(gs) > 1 for a in gs for b in gs if a != b]
     pairs += [(group_of[a], group_of[b]) for a, b in cannot_link if a in group_of and b in group_of]
@@ -205,7 +130,7 @@ def cluster_tracks(
         return Clusters({})
     apart = _apart(tracks, groups, cannot_link or [])
     members = [list(g) for g in groups]
-    sides = [_side(tracks, m) for m in members]
+    sides = [side_of(tracks, m) for m in members]
     centroids = np.stack([s.centroid for s in sides])
     lows = np.array([s.low for s in sides])
     views = np.array([s.views for s in sides])
@@ -234,7 +159,7 @@ def cluster_tracks(
             ratio[j], ratio[:, j] = np.inf, np.inf
             apart[i] |= apart[j]
             apart[:, i] = apart[i]
-            side = _side(tracks, members[i])
+            side = side_of(tracks, members[i])
             centroids[i], lows[i], views[i] = side.centroid, side.low, side.views
             refresh(i, weak_together)
 
@@ -255,84 +180,3 @@ def cluster_tracks(
             out.labels[tracks[k].id] = label
         label += 1
     return out
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """Two identities that may be one person: their mean faces lie under what is worth asking, over what joins."""
-
-    a: int
-    b: int
-    distance: float
-    threshold: float
-    evidence: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "distance": round(self.distance, 4),
-            "threshold": round(self.threshold, 4),
-            "evidence": self.evidence,
-        }
-
-
-def suggest_merges(
-    tracks: list[TrackEvidence],
-    clusters: Clusters,
-    rules: Rules,
-    *,
-    cannot_link: list[tuple[int, int]] | None = None,
-    per_identity: int = 2,
-) -> list[Suggestion]:
-    """Pairs of identities (cluster labels) worth a "same person?" question, best first.
-
-    A pair qualifies when its mean faces lie under the calibrated distance worth asking; never when the two
-    share a frame or a cannot-link fact stands between them (a user's "no", or a split). Best first: the
-    smallest distance relative to the threshold the pair missed; at most ``per_identity`` pairs per identity.
-    """
-    pos = {t.id: k for k, t in enumerate(tracks)}
-    members: dict[int, list[int]] = {}
-    for tid, label in clusters.labels.items():
-        if label >= 0:
-            members.setdefault(label, []).append(pos[tid])
-    labels = sorted(members)
-    frames = {k: _frames(tracks, members[k]) for k in labels}
-    of = clusters.labels
-    answered = {frozenset((of[a], of[b])) for a, b in cannot_link or [] if of.get(a, -1) >= 0 and of.get(b, -1) >= 0}
-    sides = {k: _side(tracks, members[k]) for k in labels}
-    found = []
-    for x, a in enumerate(labels):
-        for b in labels[x + 1 :]:
-            sa, sb = sides[a], sides[b]
-            distance = 1.0 - float(sa.centroid @ sb.centroid)
-            if distance >= rules.sets.asking(sa.low, sb.low) or frozenset((a, b)) in answered or frames[a] & frames[b]:
-                continue
-            threshold = rules.sets(sa.low, sa.views, sb.low, sb.views)
-            quality = {(False, False): "both good", (True, True): "both low quality"}.get((sa.low, sb.low), "one low quality")
-            evidence = f"mean faces {distance:.3f} apart, {sa.views} and {sb.views} shots, {quality}: they would join under {threshold:.3f}"
-            found.append(Suggestion(a, b, distance, threshold, evidence))
-    found.sort(key=lambda s: s.distance / max(s.threshold, 1e-9))
-    chosen: list[Suggestion] = []
-    count: dict[int, int] = {}
-    for s in found:
-        if count.get(s.a, 0) < per_identity and count.get(s.b, 0) < per_identity:
-            chosen.append(s)
-            count[s.a], count[s.b] = count.get(s.a, 0) + 1, count.get(s.b, 0) + 1
-    return chosen
-
-
-def name_identities(identities: list[Identity], gallery: dict[str, np.ndarray], threshold: float, taken: set[str] | None = None) -> None:
-    """Give identities the names of gallery people they match (one name per identity, one identity per name).
-
-    ``gallery`` maps a name to that person's L2-normalised mean embedding; names in ``taken``
-    (given by a user) and identities already named by a user are left alone.
-    """
-    free = [p for p in identities if p.name == f"person {p.id}"]
-    names = sorted(set(gallery) - (taken or set()))
-    if not free or not names:
-        return
-    dist = cosine_distances(np.stack([p.embedding for p in free]), np.stack([gallery[n] for n in names]))
-    for i, j in zip(*linear_sum_assignment(dist)):
-        if dist[i, j] < threshold:
-            free[i].name = names[j]

@@ -2,56 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from facetools.calibration import Calibration, SetThresholds, load_calibration
+from facetools.calibration import Calibration
 from facetools.config import Config
-from facetools.identify.clusters import Clusters, Identity, Rules, TrackEvidence, cluster_tracks, name_identities, suggest_merges
+from facetools.identify.analysis import Identification, Unidentified, stored_config
+from facetools.identify.clusters import Clusters, TrackEvidence, cluster_tracks
+from facetools.identify.identities import Identity, name_identities
+from facetools.identify.rules import Rules, calibrated_rules
+from facetools.identify.suggestions import suggest_merges
 from facetools.intervals import merge_intervals
-from facetools.outputs.analysis import Analysis, Unidentified
 from facetools.trackset.records import TRACK_COLUMNS, TrackRecord, TrackSet
-from facetools.trackset.store import Edits
-
-UNCALIBRATED_STRICT = 0.75
-"""Strict threshold as a fraction of the threshold, for an embedder without a calibration."""
+from facetools.trackset.store import Edits, load_tracks
 
 
-def rules_for(tracks: TrackSet, config: Config) -> tuple[Rules, Calibration | None]:
-    """The thresholds for this run: the embedder's calibration (else what extraction recorded), scaled by the config's threshold."""
-    return calibrated_rules(tracks.space.embedder, tracks.run.cluster_threshold, config)
+def rules_for(tracks: TrackSet, config: Config) -> tuple[Rules, Calibration]:
+    """The thresholds for this run: its embedder's calibration, scaled by the config's threshold."""
+    return calibrated_rules(tracks.space.embedder, config)
 
 
-def calibrated_rules(embedder: str, recorded: float, config: Config) -> tuple[Rules, Calibration | None]:
-    """The rules of ``embedder``'s calibration (``recorded``, the threshold a run recorded, where it has none),
-    scaled so that two single good faces join under ``config.cluster_threshold`` when that is set."""
-    try:
-        cal: Calibration | None = load_calibration(embedder)
-    except (KeyError, OSError):  # no calibration for this embedder
-        cal = None
-    if cal and cal.sets:
-        rules = Rules(cal.sets, cal.threshold, cal.strict_threshold, config.min_track_faces, config.long_track_s)
-    else:
-        base = cal.threshold if cal else recorded
-        strict = cal.strict_threshold if cal else base * UNCALIBRATED_STRICT
-        rules = Rules(SetThresholds.constant(base, strict), base, strict, config.min_track_faces, config.long_track_s)
-    if config.cluster_threshold is None:
-        return rules, cal
-    return rules.scaled(config.cluster_threshold / rules.threshold if rules.threshold > 0 else 0.0), cal
-
-
-def evidence(record: TrackRecord, cal: Calibration | None) -> TrackEvidence:
+def evidence(record: TrackRecord, cal: Calibration) -> TrackEvidence:
     """What clustering needs of a stored track; its best face decides whether it is low quality."""
     _quality, height, yaw, sharpness = record.best_face
-    low = cal.is_low_quality(float(height), float(yaw), float(sharpness)) if cal else False
+    low = cal.is_low_quality(float(height), float(yaw), float(sharpness))
     return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low,
                          record.span[1] - record.span[0])  # fmt: skip
 
 
-def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None = None) -> Analysis:
+def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None = None) -> Identification:
     """Cluster stored tracks into identities, apply a user's edits and gallery names, build timelines.
 
     Example:
@@ -87,7 +70,12 @@ def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None
     run = replace(tracks.run, config={**tracks.run.config, **cfg.identify_options()}, cluster_threshold=round(rules.threshold, 5),
                   strict_threshold=round(rules.strict_threshold, 5), identities=len(identities), unidentified_tracks=len(loose),
                   identify_seconds=round(time.perf_counter() - started, 4))  # fmt: skip
-    return Analysis(tracks, faces, table, identities, unidentified, run, thumbnails, edits, suggestions)
+    return Identification(tracks, faces, table, identities, unidentified, run, thumbnails, edits, suggestions)
+
+
+def identify_run(run_dir: str | os.PathLike[str]) -> Identification:
+    """A run directory identified again: its stored tracks, with the run's last options and its edits."""
+    return identify(load_tracks(run_dir), stored_config(run_dir), Edits.load(run_dir))
 
 
 def _identities(records: list[TrackRecord], low: dict[int, bool], clusters: Clusters, gap: float) -> list[Identity]:

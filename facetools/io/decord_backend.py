@@ -29,7 +29,7 @@ import torch
 
 from facetools.errors import FacetoolsError, FFmpegError, VideoDecodeError
 from facetools.io import ffmpeg
-from facetools.io.loader import FrameBatch, QueuedLoader
+from facetools.io.batches import FrameBatch, QueuedLoader
 from facetools.io.probe import VideoInfo, decode_size
 
 CHUNK_FRAMES = 32

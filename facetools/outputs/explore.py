@@ -18,10 +18,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.identify.clusters import Identity
+from facetools.identify.analysis import stored_config
 from facetools.identify.identifier import identify
+from facetools.identify.identities import Identity
 from facetools.io.decoders import read_frames_by
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.outputs.analysis import Analysis
 from facetools.outputs.plots import colour
 from facetools.trackset.store import Edits, load_tracks
 
@@ -75,7 +76,7 @@ def appearances(analysis: Analysis, identity: int) -> list[int]:
 def reidentify(folder: str | os.PathLike[str], config: Config | None = None) -> Analysis:
     """Identify the run's stored tracks again with its edits (and ``config``, default: the run's last options) and save."""
     out = Path(folder)
-    analysis = identify(load_tracks(out), config or stored_config(out), Edits.load(out))
+    analysis = Analysis.of(identify(load_tracks(out), config or stored_config(out), Edits.load(out)))
     analysis.save(out, tracks=False)
     return analysis
 

@@ -16,7 +16,7 @@ from torchvision.ops import roi_align
 
 from facetools.errors import InputValidationError
 from facetools.geometry import cosine_distances, interpolate_boxes
-from facetools.identify.clusters import Identity
+from facetools.identify.identities import Identity
 from facetools.intervals import merge_intervals
 from facetools.io import ffmpeg
 from facetools.io.loader import FrameLoader
@@ -92,22 +92,18 @@ def select_target(analysis: Analysis, target: str, photo_embedder: object | None
 def _match_photo(analysis: Analysis, photo: Path) -> Identity:
     from PIL import Image
 
-    from facetools.extract.detect import FaceDetector
-    from facetools.extract.extractor import cached_embedder, link_threshold
-    from facetools.extract.faces import cut_patch
+    from facetools.extract.models import load_photo_models, photo_faces
 
     people = [p for p in analysis.identities if p.embedding.size]
     if not people:
         raise InputValidationError("this analysis has no stored embeddings: re-run analyze to match photos")
-    image = np.asarray(Image.open(photo).convert("RGB"))
-    face = FaceDetector("cpu").largest(image)
-    if len(face) == 0:
+    models = load_photo_models(analysis.embedder, analysis.run.embedder_precision)
+    faces = photo_faces(models, np.asarray(Image.open(photo).convert("RGB")), largest=True)
+    if not faces:
         raise InputValidationError(f"{photo}: no face found in the photo")
-    embedder = cached_embedder(analysis.embedder, "cpu", None, analysis.run.embedder_precision)
-    vector = embedder.embed([cut_patch(image, face.boxes[0], face.landmarks[0], float(face.scores[0]))])
-    dist = cosine_distances(vector, np.stack([p.embedding for p in people]))[0]
+    dist = cosine_distances(faces[0].vector[None], np.stack([p.embedding for p in people]))[0]
     best = int(np.argmin(dist))
-    if dist[best] >= link_threshold(embedder):  # one face against an identity: the calibrated single-face threshold
+    if dist[best] >= models.link_threshold:  # one face against an identity: the calibrated single-face threshold
         raise InputValidationError(f"{photo}: nobody in the analysis looks like this photo (closest distance {dist[best]:.3f})")
     return people[best]
 

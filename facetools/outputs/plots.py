@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
 if TYPE_CHECKING:
-    from facetools.outputs.analysis import Analysis
+    from facetools.identify.analysis import Identification
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -37,7 +37,7 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def timeline(analysis: Analysis, only: list[int] | None = None) -> Figure:
+def timeline(analysis: Identification, only: list[int] | None = None) -> Figure:
     """One row per identity (or only those with ids in ``only``), its face and its on-screen segments,
     and a grey row for the faces left unidentified."""
     people = [p for p in analysis.identities if only is None or p.id in only]
@@ -68,7 +68,7 @@ def timeline(analysis: Analysis, only: list[int] | None = None) -> Figure:
     return fig
 
 
-def co_appearance(analysis: Analysis) -> Figure:
+def co_appearance(analysis: Identification) -> Figure:
     """Heatmap of seconds each pair of identities shares the screen (diagonal: screen time)."""
     table = analysis.co_appearance()
     n = len(table)
@@ -85,7 +85,7 @@ def co_appearance(analysis: Analysis) -> Figure:
     return fig
 
 
-def screen_time(analysis: Analysis) -> Figure:
+def screen_time(analysis: Identification) -> Figure:
     """Horizontal bars of screen time per identity."""
     people = analysis.identities
     fig = Figure(figsize=(6, 0.5 + 0.4 * max(len(people), 1)))
@@ -97,7 +97,7 @@ def screen_time(analysis: Analysis) -> Figure:
     return fig
 
 
-def gallery(analysis: Analysis, columns: int = 6) -> Figure:
+def gallery(analysis: Identification, columns: int = 6) -> Figure:
     """Each identity's best face with its name and screen time."""
     people = [p for p in analysis.identities if p.id in analysis.thumbnails]
     rows = max(1, -(-len(people) // columns))
@@ -112,7 +112,7 @@ def gallery(analysis: Analysis, columns: int = 6) -> Figure:
     return fig
 
 
-def suggestions(analysis: Analysis, count: int = 6, faces: int = 4) -> Figure:
+def suggestions(analysis: Identification, count: int = 6, faces: int = 4) -> Figure:
     """ "Same person?": each suggested pair as two rows of their best faces, with the distance and what would join them."""
     pairs = analysis.suggestions[:count]
     if not pairs:
@@ -168,7 +168,7 @@ def _panel(ax, t, percent, percent_label, percent_axis, mib, mib_label, mib_axis
     ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
 
 
-def stage_times(analysis: Analysis) -> Figure:
+def stage_times(analysis: Identification) -> Figure:
     """Seconds spent per pipeline stage (stages overlap with decoding, so they need not sum to wall time)."""
     stages = analysis.run.stage_seconds
     fig = Figure(figsize=(6, 0.9 + 0.35 * max(len(stages), 1)))
@@ -201,7 +201,7 @@ def contact_sheet(clip: str | os.PathLike[str], count: int = 8) -> Figure:
 
 
 def compare_runs(table: pd.DataFrame) -> Figure:
-    """Identities found and speed of several runs (the table of ``facetools.outputs.report.compare_runs``)."""
+    """Identities found and speed of several runs (the table of ``facetools.run.report.compare_runs``)."""
     fig = Figure(figsize=(10, 0.8 + 0.45 * max(len(table), 1)))
     axes = fig.subplots(1, 3, sharey=True)
     labels = [f"{r} (stride {s}, {e})" for r, s, e in zip(table.index, table["stride"], table["embedder"])]

@@ -14,9 +14,10 @@ import numpy as np
 from PIL import Image
 
 from facetools.errors import FacetoolsError
-from facetools.identify.clusters import Suggestion
+from facetools.identify.analysis import stored_config
+from facetools.identify.suggestions import Suggestion
 from facetools.outputs import plots
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.outputs.analysis import Analysis
 from facetools.outputs.explore import (
     answer_suggestion,
     appearances,

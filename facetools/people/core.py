@@ -14,18 +14,23 @@ import os
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.identify.clusters import Identity, TrackEvidence, cluster_tracks, name_identities, suggest_merges
+from facetools.identify.analysis import Identification, stored_config
+from facetools.identify.clusters import TrackEvidence, cluster_tracks
 from facetools.identify.identifier import evidence, identify, rules_for
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.identify.identities import Identity, name_identities
+from facetools.identify.suggestions import suggest_merges
 from facetools.people.index import PEOPLE_JSON, Answers, Appearance, PeopleIndex, Person, SpaceMismatchError
 from facetools.trackset.records import EmbeddingSpace, TrackSet
 from facetools.trackset.store import TRACKS_FILE, Edits, load_tracks
+
+if TYPE_CHECKING:
+    from facetools.extract.models import Models
 
 THUMBNAILS_PER_APPEARANCE = 3
 _FRAME_BASE = 1 << 40  # frames of run k are numbered k·2⁴⁰ + frame, so runs never share a frame
@@ -61,13 +66,13 @@ def _check_spaces(runs: list[Path], spaces: list[EmbeddingSpace]) -> EmbeddingSp
     )
 
 
-def _load_runs(runs: list[Path]) -> tuple[list[TrackSet], list[Analysis]]:
+def _load_runs(runs: list[Path]) -> tuple[list[TrackSet], list[Identification]]:
     tracksets = [load_tracks(r) for r in runs]
     _check_spaces(runs, [t.space for t in tracksets])
     return tracksets, [identify(t, stored_config(r), Edits.load(r)) for t, r in zip(tracksets, runs)]
 
 
-def _appearances(run: Path, analysis: Analysis, rules_cal: Any) -> list[tuple[Appearance, frozenset[int], list[np.ndarray]]]:
+def _appearances(run: Path, analysis: Identification, rules_cal: Any) -> list[tuple[Appearance, frozenset[int], list[np.ndarray]]]:
     """The run's identities as appearances, with their frames and best thumbnails."""
     by_id = {r.id: r for r in analysis.trackset.tracks}
     out = []
@@ -186,24 +191,22 @@ def _answer(out_dir: str | os.PathLike[str], answers: Answers, same: list[tuple[
 
 def embed_gallery_folder(folder: str | os.PathLike[str], space: EmbeddingSpace) -> dict[str, np.ndarray]:
     """Gallery photos embedded in ``space`` (loads the detector and the embedder: torch)."""
-    from facetools.extract.detect import FaceDetector
     from facetools.extract.gallery import embed_gallery
 
-    return embed_gallery(folder, FaceDetector("cpu"), _embedder_for(space, [folder]))
+    return embed_gallery(folder, models_for(space, [folder]))
 
 
-def _embedder_for(space: EmbeddingSpace, runs: list[Any]) -> Any:
-    """The embedder that made ``space``; a one-line error when the installed one differs (other weights or calibration)."""
-    from facetools.extract.extractor import cached_embedder, embedding_space
+def models_for(space: EmbeddingSpace, runs: list[Any]) -> Models:
+    """Models that read photos in ``space``; a one-line error when the installed embedder differs (other weights or calibration)."""
+    from facetools.extract.models import load_photo_models
 
-    embedder = cached_embedder(space.embedder, "cpu", None)
-    here = embedding_space(embedder)
-    if here != space:
+    models = load_photo_models(space.embedder)
+    if models.space != space:
         raise SpaceMismatchError(
-            f"the installed {space.embedder} embedder is {here.key}, the runs were made in {space.key}: re-extract "
+            f"the installed {space.embedder} embedder is {models.space.key}, the runs were made in {space.key}: re-extract "
             f"{', '.join(str(r) for r in runs)} with this facetools"
         )
-    return embedder
+    return models
 
 
 def people(

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from facetools.geometry import cosine_distances
+from facetools.identify.analysis import stored_config
 from facetools.identify.identifier import identify
-from facetools.outputs.analysis import stored_config
+from facetools.outputs.analysis import Analysis
 from facetools.people.core import build_index, people
 from facetools.people.index import PeopleIndex
 from facetools.trackset.records import TrackSet
@@ -100,4 +101,4 @@ def _remove(run: str, tracks: TrackSet, drop: set[int], gallery_names: list[str]
     save_tracks(kept, run)
     if (Path(run) / "edits.json").is_file():
         edits.save(run)
-    identify(kept, config, edits).save(run, tracks=False)
+    Analysis.of(identify(kept, config, edits)).save(run, tracks=False)

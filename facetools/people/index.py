@@ -14,8 +14,8 @@ from PIL import Image
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
-from facetools.identify.clusters import Rules, Suggestion
-from facetools.identify.identifier import calibrated_rules
+from facetools.identify.rules import Rules, calibrated_rules
+from facetools.identify.suggestions import Suggestion
 from facetools.trackset.records import EmbeddingSpace
 from facetools.trackset.store import atomic_write, save_arrays
 
@@ -207,6 +207,6 @@ class PeopleIndex:
                 k += 1
             people.append(Person(p["person"], p["name"], apps))
         space = EmbeddingSpace(**meta["embedding_space"])
-        rules, _cal = calibrated_rules(space.embedder, meta["threshold"], Config(cluster_threshold=meta["threshold"]))
+        rules, _cal = calibrated_rules(space.embedder, Config(cluster_threshold=meta["threshold"]))
         suggestions = [Suggestion(s["a"], s["b"], s["distance"], s["threshold"], s["evidence"]) for s in meta.get("suggestions", [])]
         return cls(space, rules, meta["runs"], people, suggestions)

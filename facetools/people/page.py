@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import html
 import os
-import warnings
 from pathlib import Path
 
-from facetools.errors import FacetoolsError
+from facetools.outputs.pages import PEOPLE_PAGE
 from facetools.people.index import PeopleIndex
 
-PEOPLE_HTML = "people.html"
+PEOPLE_HTML = Path(PEOPLE_PAGE).name
 TIMELINE_WIDTH = 320
 FACES_PER_PERSON = 4
 
@@ -109,24 +108,3 @@ def _suggestions(index: PeopleIndex, folder: Path) -> str:
     return (f"<h2>Same person?</h2><p>Pairs of people that may be one, best first: answer with "
             f"<code>facetools people RUNS --out {html.escape(str(folder))} --same A B</code> (or <code>--different A B</code>).</p>"
             f"<table class=suggestions>{''.join(rows)}</table>")  # fmt: skip
-
-
-def reports_people_page(root: str | os.PathLike[str], folders: list[Path]) -> Path | None:
-    """``root/people/people.html`` for a batch of reports with two or more complete runs (a failure warns, the batch stands)."""
-    from facetools.people.core import people
-    from facetools.trackset.store import TRACKS_FILE
-
-    runs = [f for f in folders if (f / TRACKS_FILE).is_file() and (f / "identities.json").is_file()]
-    if len(runs) < 2:
-        return None
-    try:
-        people(runs, Path(root) / "people")
-    except FacetoolsError as exc:
-        warnings.warn(f"people page not built: {exc}", stacklevel=2)
-        return None
-    return Path(root) / "people" / PEOPLE_HTML
-
-
-def index_link(root: str | os.PathLike[str]) -> str:
-    """A link from a reports index to its people page, when there is one."""
-    return '<p><a href="people/people.html">People across these videos</a></p>' if (Path(root) / "people" / PEOPLE_HTML).is_file() else ""

@@ -14,17 +14,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from facetools.calibration import load_calibration
 from facetools.geometry import cosine_distances
-from facetools.people.core import _embedder_for, build_index
+from facetools.people.core import build_index, models_for
 from facetools.people.index import PEOPLE_JSON, PeopleIndex, PhotoError
 
-SECONDARY_FACE = 0.4
-"""Faces shorter than this fraction of a photo's largest face are background, not a choice to make."""
+if TYPE_CHECKING:
+    from facetools.extract.models import Models
 
 
 @dataclass
@@ -70,28 +71,21 @@ def read_photo(path: str | os.PathLike[str]) -> np.ndarray:
         raise PhotoError(f"{p}: the image cannot be decoded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 
-def photo_face(path: str | os.PathLike[str], detector: Any, embedder: Any, cal: Any, face: int | None = None) -> PhotoFace:
+def photo_face(path: str | os.PathLike[str], models: Models, face: int | None = None) -> PhotoFace:
     """Detect the face in the photo at ``path`` (``face``: the N-th, left to right, when it holds several) and embed it."""
-    import torch
+    from facetools.extract.models import photo_faces
 
-    from facetools.extract.faces import cut_patch
-
-    image = read_photo(path)
-    found = detector.detect(torch.from_numpy(image.copy())[None], np.array([0]))
-    if len(found) == 0:
+    found = photo_faces(models, read_photo(path))
+    if not found:
         raise PhotoError(f"{path}: no face found")
-    heights = found.boxes[:, 3] - found.boxes[:, 1]
-    found = found[np.flatnonzero(heights >= SECONDARY_FACE * heights.max())]
-    found = found[np.argsort((found.boxes[:, 0] + found.boxes[:, 2]) / 2)]
     if face is None and len(found) > 1:
         raise PhotoError(f"{path}: {len(found)} faces found; choose one with --face N (1 to {len(found)}, left to right)")
     k = 1 if face is None else face
     if not 1 <= k <= len(found):
         raise PhotoError(f"{path}: --face {k} but the photo has {len(found)} face(s)")
-    i = k - 1
-    patch = cut_patch(image, found.boxes[i], found.landmarks[i], float(found.scores[i]))
-    low = cal.is_low_quality(patch.height, patch.yaw, patch.sharpness) if cal else False
-    return PhotoFace(str(path), embedder.embed([patch])[0], low, len(found))
+    patch = found[k - 1].patch
+    low = load_calibration(models.space.embedder).is_low_quality(patch.height, patch.yaw, patch.sharpness)
+    return PhotoFace(str(path), found[k - 1].vector, low, len(found))
 
 
 def find(
@@ -106,9 +100,6 @@ def find(
     Example:
         >>> [m.to_dict() for m in find("photo.jpg", "reports/")]
     """
-    from facetools.calibration import load_calibration
-    from facetools.extract.detect import FaceDetector
-
     paths = [photos] if isinstance(photos, (str, os.PathLike)) else list(photos)
     if not paths:
         raise PhotoError("no photo given")
@@ -119,13 +110,8 @@ def find(
     apps = [(p, a) for p in index.people for a in p.appearances]
     if not apps:
         return []
-    embedder = _embedder_for(index.space, index.runs)
-    try:
-        cal = load_calibration(index.space.embedder)
-    except (KeyError, OSError):
-        cal = None
-    detector = FaceDetector("cpu")
-    faces = [photo_face(p, detector, embedder, cal, face) for p in paths]
+    models = models_for(index.space, index.runs)
+    faces = [photo_face(p, models, face) for p in paths]
     query = np.mean([f.embedding for f in faces], axis=0)
     query /= np.linalg.norm(query)
     photo_low = all(f.low_quality for f in faces)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,7 @@ def extract_into(video: str, out_dir: Path, config: Config) -> None:
 
 def extract_work(options: dict[str, Any]) -> Work:
     """The picklable executor work for these options (those that are ``Config`` fields; empty values keep defaults)."""
-    known = {f.name for f in fields(Config)}
-    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in known and v not in ("", None)}
-    return functools.partial(extract_into, config=Config().with_options(**chosen))
+    return functools.partial(extract_into, config=Config.from_dict(options, skip_empty=True))
 
 
 def analyze_batch(

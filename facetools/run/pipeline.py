@@ -33,4 +33,4 @@ def analyze(
         >>> result.summary()
     """
     cfg = (config or Config()).with_options(**options)
-    return identify(extract(path, cfg, progress=progress, checkpoint=checkpoint), cfg)
+    return Analysis.of(identify(extract(path, cfg, progress=progress, checkpoint=checkpoint), cfg))

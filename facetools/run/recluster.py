@@ -11,8 +11,9 @@ import numpy as np
 
 from facetools.config import Config
 from facetools.errors import InputValidationError
+from facetools.identify.analysis import stored_config
 from facetools.identify.identifier import identify
-from facetools.outputs.analysis import Analysis, stored_config
+from facetools.outputs.analysis import Analysis
 from facetools.trackset.records import TrackSet
 from facetools.trackset.store import Edits, load_tracks, save_tracks
 
@@ -34,18 +35,17 @@ def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
     tracks = load_tracks(out)
     if options.get("gallery"):
         tracks.gallery = _embed_gallery(options["gallery"], tracks.space.embedder, tracks.run.embedder_precision)
-    analysis = identify(tracks, cfg, Edits.load(out))
+    analysis = Analysis.of(identify(tracks, cfg, Edits.load(out)))
     analysis.save(out, tracks=bool(options.get("gallery")))
     return analysis
 
 
 def _embed_gallery(folder: str, embedder: str, precision: str) -> dict[str, np.ndarray]:
     """Gallery embeddings in the run's embedding space and precision (loads the detector and the embedder)."""
-    from facetools.extract.detect import FaceDetector
-    from facetools.extract.extractor import cached_embedder
     from facetools.extract.gallery import embed_gallery
+    from facetools.extract.models import load_photo_models
 
-    return embed_gallery(folder, FaceDetector("cpu"), cached_embedder(embedder, "cpu", None, precision))
+    return embed_gallery(folder, load_photo_models(embedder, precision))
 
 
 def identify_stored(out: Path, options: dict[str, Any], tracks: TrackSet | None = None) -> Analysis:
@@ -62,6 +62,6 @@ def identify_stored(out: Path, options: dict[str, Any], tracks: TrackSet | None 
     base = stored_config(out) if (out / "identities.json").is_file() else Config().with_options(**{
         k: tuple(v) if isinstance(v, list) else v for k, v in tracks.run.config.items()})  # fmt: skip
     identify_only = {k: v for k, v in options.items() if k in base.identify_options() and k != "gallery"}
-    analysis = identify(tracks, base.with_options(**identify_only), Edits.load(out))
+    analysis = Analysis.of(identify(tracks, base.with_options(**identify_only), Edits.load(out)))
     analysis.save(out, tracks=False)
     return analysis

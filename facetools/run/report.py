@@ -1,12 +1,11 @@
-"""Notebook reports: run ``notebooks/analyze_video.ipynb`` under papermill per video, index them."""
+"""Notebook reports: run ``notebooks/analyze_video.ipynb`` under papermill per video, index them (and what the notebooks run)."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 
 from facetools.errors import FacetoolsError
 from facetools.outputs.analysis import Analysis
+from facetools.outputs.pages import PEOPLE_PAGE, STATUS_FILE, read_status, runs_table, write_index
 from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
 from facetools.run.progress import TqdmProgress
 from facetools.run.recluster import identify_stored
@@ -75,55 +75,14 @@ def run_export(
     return analysis, clips_dir, export_clips(analysis, target, clips_dir, ExportOptions(**options))
 
 
-def run_table(analysis: Analysis) -> pd.DataFrame:
-    """The run's headline figures as a two-column table."""
-    r = analysis.run
-    v = analysis.video
-    full = "" if r.full_passes is None else f"; {r.full_passes} full passes"  # runs before track-guided detection do not say
-    rows = [
-        ("video", os.path.basename(v.path)),
-        ("size", f"{v.width}×{v.height} @ {v.fps:.2f} fps, {v.duration_s:.1f} s"),
-        ("device / decoder / detector", f"{r.device} / {r.decoder} / {r.detector}"),
-        ("embedder, precision (thresholds)", f"{r.embedder}, {r.embedder_precision} ({r.cluster_threshold}, strict {r.strict_threshold})"),
-        ("frames decoded / faces located on", f"{r.frames_decoded} / {r.frames_detected} (stride {r.stride}{full})"),
-        ("faces / tracks / shots", f"{r.faces} / {r.tracks} / {r.shots}"),
-        ("identities / unidentified tracks", f"{r.identities} / {r.unidentified_tracks}"),
-        ("wall time", f"{r.wall_seconds:.1f} s ({r.frames_per_second} frames/s, {r.realtime_factor}× realtime)"),
-        ("peak memory", f"{r.peak_rss_mb:.0f} MiB RSS"),
-    ]
-    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
-
-
 def compare_runs(folders: list[str]) -> pd.DataFrame:
-    """One row per finished analysis folder: settings, identities, screen time and speed side by side.
-
-    No folders: the bundled sample's report (made first if missing).
-    """
+    """One row per finished analysis folder (:func:`facetools.outputs.pages.runs_table`); no folders: the bundled sample's
+    report (made first if missing)."""
     if not folders:
         folders = ["reports/sample"]
         if not (resolve(folders[0]) / "identities.json").is_file():
             run_analysis("", folders[0])
-    rows = []
-    for folder in folders:
-        a = Analysis.load(resolve(folder))
-        r = a.run
-        rows.append(
-            {
-                "run": str(folder),
-                "video": os.path.basename(a.video.path),
-                "detector": r.detector,
-                "embedder": a.embedder,
-                "stride": r.stride,
-                "identities": len(a.identities),
-                "screen time of top 3 (s)": ", ".join(f"{p.screen_time_s:.1f}" for p in a.identities[:3]),
-                "faces": r.faces,
-                "wall (s)": r.wall_seconds,
-                "frames/s": r.frames_per_second,
-                "realtime ×": r.realtime_factor,
-                "peak RSS (MiB)": r.peak_rss_mb,
-            }
-        )
-    return pd.DataFrame(rows).set_index("run")
+    return runs_table(folders)
 
 
 @dataclass
@@ -135,13 +94,6 @@ class ReportResult:
     status: str
     seconds: float
     error: str = ""
-
-
-def _status(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / "status.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _execute(video: Path, folder: Path, parameters: dict[str, Any]) -> None:
@@ -210,77 +162,30 @@ def report(
         seconds = o.seconds + time.perf_counter() - started
         status = "failed" if error else "ok"
         o.folder.mkdir(parents=True, exist_ok=True)
-        (o.folder / "status.json").write_text(
+        (o.folder / STATUS_FILE).write_text(
             json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)})
         )
         results.append(ReportResult(str(path), o.folder, status, seconds, error))
     if people:  # a people page across the batch (facetools/people), linked from the index
-        from facetools.people.page import reports_people_page
-
         reports_people_page(root, [r.folder for r in results if r.status in ("ok", "skipped")])
     write_index(root)
     return results
 
 
 def _report_complete(folder: Path) -> bool:
-    return _status(folder).get("status") == "ok" and (folder / "report.html").is_file()
+    return read_status(folder).get("status") == "ok" and (folder / "report.html").is_file()
 
 
-def _thumbnail_tag(folder: Path, identity: dict[str, Any]) -> str:
-    thumb = folder / identity.get("thumbnail", "")
-    if not identity.get("thumbnail") or not thumb.is_file():
-        return ""
-    data = base64.b64encode(thumb.read_bytes()).decode()
-    return f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(identity["name"])}" title="{html.escape(identity["name"])}">'
+def reports_people_page(root: str | os.PathLike[str], folders: list[Path]) -> Path | None:
+    """``root/people/people.html`` for a batch of reports with two or more complete runs (a failure warns, the batch stands)."""
+    from facetools.people.core import people
 
-
-def write_index(root: str | os.PathLike[str]) -> Path:
-    """Write ``index.html`` linking every report folder under ``root``; images are embedded."""
-    root = Path(root)
-    rows = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        status = _status(folder)
-        if not status:
-            continue
-        ident_file = folder / "identities.json"
-        meta = json.loads(ident_file.read_text()) if ident_file.is_file() else {"identities": []}
-        run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
-        people = meta["identities"]
-        faces = "".join(_thumbnail_tag(folder, p) for p in people[:6])
-        top = "<br>".join(f"{html.escape(p['name'])}: {p['screen_time_s']:.1f} s" for p in people[:3])
-        duration = f"{run['video']['duration_s']:.1f} s" if run else "—"
-        state = "ok" if status["status"] == "ok" else f"failed: {html.escape(status.get('error', ''))}"
-        link = (
-            f'<a href="{html.escape(folder.name)}/report.html">{html.escape(folder.name)}</a>'
-            if (folder / "report.html").is_file()
-            else html.escape(folder.name)
-        )
-        rows.append(
-            f'<tr class="{status["status"]}"><td>{link}</td><td class=faces>{faces}</td><td>{duration}</td>'
-            f"<td>{len(people) if run else '—'}</td><td>{top}</td><td>{status.get('seconds', 0):.1f} s</td><td>{state}</td></tr>"
-        )
-    from facetools.people.page import index_link
-
-    people_link = index_link(root)
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>facetools reports</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 6px 10px; text-align: left; vertical-align: middle; }}
-th {{ background: #f4f4f4; }}
-td.faces img {{ width: 56px; height: 56px; border-radius: 4px; margin-right: 4px; }}
-tr.failed td {{ background: #fff0f0; }}
-</style></head><body>
-<h1>facetools reports</h1>
-{people_link}
-<table><thead><tr>
-<th>video</th><th>faces</th><th>duration</th><th>identities</th><th>top screen time</th><th>processing</th><th>status</th>
-</tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody></table></body></html>
-"""
-    path = root / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    runs = [f for f in folders if (f / TRACKS_FILE).is_file() and (f / "identities.json").is_file()]
+    if len(runs) < 2:
+        return None
+    try:
+        people(runs, (Path(root) / PEOPLE_PAGE).parent)
+    except FacetoolsError as exc:
+        warnings.warn(f"people page not built: {exc}", stacklevel=2)
+        return None
+    return Path(root) / PEOPLE_PAGE
