@@ -8,7 +8,7 @@ VIDEOS ?= data/sample/sample.mp4
 LAB_PORT ?= 8888
 LAB_IP ?= localhost
 
-.PHONY: demo test lab report lint docs clean-reports
+.PHONY: demo test test-fast lab report lint docs clean-reports
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -27,6 +27,10 @@ report: $(STAMP)
 test: $(STAMP)
 	bash scripts/system-deps.sh --browser
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the tests marked slow and the notebooks (about a minute here; `make test` runs all).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow"
 
 # The notebooks ask for the kernel "python3": register the venv's interpreter under that name inside the
 # venv and put the venv's share/jupyter first on JUPYTER_PATH, so a user-level python3 kernel cannot win.

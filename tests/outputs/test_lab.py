@@ -30,7 +30,9 @@ import nbformat
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEW_NAME = "Ada Lovelace"
 STARTUP_S = 90  # server / browser start on a loaded 2-core CI box

@@ -10,6 +10,8 @@ from facetools import analyze
 from facetools.devdata.evaluate import evaluate
 from facetools.devdata.synth import people_shots, render
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def people_video(shared_data: Path, detector, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:

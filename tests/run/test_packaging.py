@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 CONDA_NAMES = {"torch": "pytorch"}
 
 
@@ -66,7 +69,7 @@ def test_options_have_one_source() -> None:
 
     from facetools.config import Config, cli_fields
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     for f in cli_fields():
         assert f"--{f.name.replace('_', '-')}" in readme, f"README does not list --{f.name}"
@@ -90,7 +93,7 @@ def test_an_installed_wheel_runs_reports_outside_the_checkout(tmp_path: Path) ->
 
     from facetools.devdata.coded import write_coded_video
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     pip = [sys.executable, "-m", "pip"]
     built = subprocess.run([*pip, "wheel", str(root), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
                            capture_output=True, text=True, timeout=600)  # fmt: skip

@@ -16,6 +16,8 @@ from facetools.io.loader import FrameLoader
 
 from . import corpus
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:

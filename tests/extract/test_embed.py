@@ -15,6 +15,8 @@ from facetools.extract.faces import cut_patch, face_quality
 from facetools.extract.quality import estimate_yaw, laplacian_variance
 from facetools.geometry import cosine_distances
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def dlib_embedder() -> DlibEmbedder:
@@ -115,7 +117,7 @@ def test_facenet_input_matches_facenet_pytorch(detector) -> None:
     from facenet_pytorch.models.utils.detect_face import extract_face
     from PIL import Image
 
-    from .conftest import SHARED
+    from ..conftest import SHARED
 
     images = [data.astronaut()]
     images += [np.asarray(Image.open(p).convert("RGB")) for p in sorted((SHARED / "faces").glob("*/*"))[:6]]
@@ -136,7 +138,7 @@ def test_sface_in_torch_equals_opencv_on_real_faces(detector) -> None:
     from facetools.extract.opencv_zoo import model_path
     from facetools.extract.sface import SFACE_FILE, SFACE_SHA256, SFaceEmbedder
 
-    from .conftest import SHARED
+    from ..conftest import SHARED
 
     embedder = SFaceEmbedder("float32")
     images = [data.astronaut()] + [np.asarray(Image.open(p).convert("RGB")) for p in sorted((SHARED / "people").glob("*/*"))[:7]]
@@ -162,7 +164,7 @@ def test_sface_in_bfloat16_decides_as_float32_on_real_people(detector) -> None:
 
     from facetools.extract.sface import SFaceEmbedder, native_bfloat16
 
-    from .conftest import SHARED
+    from ..conftest import SHARED
 
     exact, low = SFaceEmbedder("float32"), SFaceEmbedder("bfloat16")
     assert (low.precision, exact.precision) == ("bfloat16", "float32")

@@ -23,6 +23,8 @@ from facetools.io.decord_backend import DecordLoader, DecordUnsupported, read_fr
 from facetools.io.loader import FrameLoader
 from facetools.io.probe import probe
 
+pytestmark = pytest.mark.slow
+
 BITS, W, H, FRAMES = 8, 320, 240, 120
 
 

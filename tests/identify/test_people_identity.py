@@ -23,7 +23,7 @@ from facetools.extract.embed import load_embedder
 from facetools.identify.clusters import TrackEvidence, cluster_tracks
 from facetools.identify.rules import Rules
 
-HELD_OUT = json.loads((Path(__file__).parents[1] / "facetools" / "data" / "calibration.json").read_text())["sface"]["held_out_people"]
+HELD_OUT = json.loads((Path(__file__).parents[2] / "facetools" / "data" / "calibration.json").read_text())["sface"]["held_out_people"]
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,8 @@ from facetools.people import PhotoError, SpaceMismatchError, find, forget, peopl
 from facetools.trackset.records import EmbeddingSpace
 from facetools.trackset.store import Edits, load_tracks, save_tracks
 
+pytestmark = pytest.mark.slow
+
 # person_01 and person_03 are in all three videos (a different photo in each), person_07 and person_08
 # (the closest pair of different people in shared/data/people, SFace distance 0.58) in one each, and
 # person_10 and person_05 in one each. Two-photo shots put people in one frame.

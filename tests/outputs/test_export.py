@@ -19,6 +19,8 @@ from facetools.identify.identities import Identity
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.export import ExportOptions, export_clips, plan_segments, select_target
 
+pytestmark = pytest.mark.slow
+
 
 def _streams(path: Path) -> dict[str, float]:
     out = subprocess.run(

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ffmpeg_video
+from ..conftest import ffmpeg_video
+
+pytestmark = pytest.mark.slow
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

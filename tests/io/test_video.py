@@ -15,7 +15,7 @@ from facetools.io.decoders import read_frames
 from facetools.io.loader import FrameLoader
 from facetools.io.probe import decode_size
 
-from .conftest import ffmpeg_video
+from ..conftest import ffmpeg_video
 
 
 def test_probe_describes_the_sample(sample: Path) -> None:

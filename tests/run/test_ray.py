@@ -24,7 +24,9 @@ from facetools.run.batch import extract_work
 from facetools.run.executors import VideoOutcome, run_videos
 from facetools.run.recluster import identify_stored
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 RAY = Path(sys.executable).with_name("ray")
 # Ray rewrites 127.0.0.1 to the host's routable address; any other loopback address is kept, so
 # every address the nodes advertise and connect to stays on the loopback interface.
@@ -117,7 +119,7 @@ class LoopbackCluster:
             **os.environ,
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAY_AUTH_MODE": "disabled",  # else `ray start --head` turns token auth on if ~/.ray/auth_token exists, and the worker fails
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),  # workers import tests.test_ray
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),  # workers import tests.run.test_ray
             "AUTOSCALER_METRIC_PORT": str(_free_port()),
         }
         self.procs: list[subprocess.Popen[bytes]] = []

@@ -13,6 +13,8 @@ from PIL import Image
 
 from facetools.run.report import report
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",

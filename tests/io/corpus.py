@@ -141,7 +141,7 @@ __all__ = ["EXPECTED_FAILURES", "PARTIAL", "TOO_SMALL", "VALID", "VideoDecodeErr
 
 
 def main() -> None:
-    """Print the outcome of every corpus kind as a Markdown table (``python -m tests.corpus``)."""
+    """Print the outcome of every corpus kind as a Markdown table (``python -m tests.io.corpus``)."""
     import tempfile
 
     from facetools import FacetoolsError, analyze

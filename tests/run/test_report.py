@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"

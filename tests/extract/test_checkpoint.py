@@ -10,6 +10,8 @@ import pytest
 from facetools import Config
 from facetools.extract.extractor import extract
 
+pytestmark = pytest.mark.slow
+
 
 class Crash(Exception):
     pass

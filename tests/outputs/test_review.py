@@ -20,7 +20,7 @@ from facetools.outputs.analysis import Analysis
 from facetools.outputs.explore import answer_suggestion, reidentify, split_track
 from facetools.run.recluster import recluster
 
-from .conftest import SPLIT_THRESHOLD
+from ..conftest import SPLIT_THRESHOLD
 
 
 @pytest.fixture
