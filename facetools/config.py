@@ -80,11 +80,16 @@ class Config:
 
     @classmethod
     def from_dict(cls, options: dict[str, Any], *, skip_empty: bool = False) -> Config:
-        """A config from stored or given options (``run.json``'s, a notebook's): unknown names ignored, lists made tuples,
-        with ``skip_empty`` empty strings and ``None`` left at their defaults."""
+        """A config from stored or given options (``run.json``'s, a notebook's): see :meth:`chosen`."""
+        return cls(**cls.chosen(options, skip_empty=skip_empty))
+
+    @classmethod
+    def chosen(cls, options: dict[str, Any], *, skip_empty: bool = True) -> dict[str, Any]:
+        """The ``Config`` fields among ``options`` (other names ignored, lists made tuples, as JSON returns them); with
+        ``skip_empty``, empty strings and ``None`` (a notebook's unset parameters) are left out."""
         known = {f.name for f in fields(cls)}
-        chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in known}
-        return cls(**{k: v for k, v in chosen.items() if not (skip_empty and v in ("", None))})
+        out = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in known}
+        return {k: v for k, v in out.items() if not (skip_empty and v in ("", None))}
 
     def identify_options(self) -> dict[str, Any]:
         """The options that only the identify stage reads."""

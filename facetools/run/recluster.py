@@ -59,8 +59,7 @@ def identify_stored(out: Path, options: dict[str, Any], tracks: TrackSet | None 
     if placed.get("node") and not tracks.run.node:  # where an executor ran the extraction
         tracks.run.node, tracks.run.executor = placed["node"], placed.get("executor", "local")
         save_tracks(tracks, out)
-    base = stored_config(out) if (out / "identities.json").is_file() else Config().with_options(**{
-        k: tuple(v) if isinstance(v, list) else v for k, v in tracks.run.config.items()})  # fmt: skip
+    base = stored_config(out) if (out / "identities.json").is_file() else Config.from_dict(tracks.run.config)
     identify_only = {k: v for k, v in options.items() if k in base.identify_options() and k != "gallery"}
     analysis = Analysis.of(identify(tracks, base.with_options(**identify_only), Edits.load(out)))
     analysis.save(out, tracks=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from facetools.config import Config
 from facetools.errors import FacetoolsError
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.pages import PEOPLE_PAGE, STATUS_FILE, read_status, runs_table, write_index
@@ -36,7 +37,7 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
 
     path = resolve(video) if video else sample_video()
     out = resolve(out_dir) if out_dir else reports_dir() / path.stem
-    chosen = {k: v for k, v in options.items() if v not in ("", None)}
+    chosen = Config.chosen(options)
     stored = load_tracks(out) if (out / TRACKS_FILE).is_file() else None
     if stored is not None and Path(stored.video.path).resolve() == path.resolve():
         return identify_stored(out, chosen, stored)
