@@ -24,11 +24,11 @@ _LAZY = {
     "BatchItem": "facetools.run.batch",
     "analyze": "facetools.run.pipeline",
     "analyze_batch": "facetools.run.batch",
-    "extract": "facetools.extract.extractor",
+    "extract": "facetools",  # the callable stage packages (facetools._callable): imported, not looked up
     "find": "facetools.people",
     "forget": "facetools.people",
-    "people": "facetools.people",
-    "identify": "facetools.identify.identifier",
+    "people": "facetools",
+    "identify": "facetools",
     "recluster": "facetools.run.recluster",
 }
 
@@ -56,6 +56,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if _LAZY.get(name) == "facetools":
+        return importlib.import_module(f"facetools.{name}")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'facetools' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "facetools"
 
 LAYERS = [
-    {"errors", "config", "paths", "geometry", "intervals", "calibration", "_openmp", "_import_order"},  # base
+    {"errors", "config", "paths", "geometry", "intervals", "calibration", "_openmp", "_import_order", "_callable"},  # base
     {"io"},  # probe, decoders, loaders, ffmpeg, atomic files
     {"trackset"},  # TrackSet: what extraction leaves for identification, its schema and store, the user's edits
     {"extract"},  # decode-side stages: detection, shots, tracking, embedding, models, checkpoints, monitor
@@ -115,3 +115,19 @@ def test_extract_is_a_short_loop_of_named_steps() -> None:
 def test_the_layers_cover_the_package() -> None:
     tops = {m.split(".")[1] if "." in m else "__init__" for m in _modules()}
     assert tops <= set().union(*LAYERS), tops - set().union(*LAYERS)
+
+
+def test_the_stage_packages_are_still_their_functions_once_imported() -> None:
+    """``facetools.extract``, ``identify`` and ``people`` name both a package and a function: calling works after their
+    modules are imported, and importing the extraction package loads no torch (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, facetools, facetools.extract.quality, facetools.identify.rules, facetools.people.index\n"
+        "assert 'torch' not in sys.modules\n"
+        "assert all(callable(getattr(facetools, n)) for n in ('extract', 'identify', 'people'))\n"
+        "from facetools.identify.identifier import identify\n"
+        "assert facetools.identify._function == ('facetools.identify.identifier', 'identify')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

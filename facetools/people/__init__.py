@@ -6,10 +6,7 @@ Importing it (and calling ``people``) needs no torch; ``find`` and a gallery loa
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
+from facetools._callable import callable_package
 from facetools.people.core import build_index, people
 from facetools.people.forget import Forgotten, forget
 from facetools.people.index import Appearance, PeopleIndex, Person, PhotoError, SpaceMismatchError
@@ -18,10 +15,4 @@ from facetools.people.search import Match, find
 __all__ = ["Appearance", "Forgotten", "Match", "PeopleIndex", "Person", "PhotoError", "SpaceMismatchError", "build_index", "find",
            "forget", "people"]  # fmt: skip
 
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> PeopleIndex:
-        return people(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+callable_package(__name__, "facetools.people.core", "people")
