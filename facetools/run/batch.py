@@ -11,6 +11,7 @@ from typing import Any
 
 from facetools.config import Config
 from facetools.errors import FacetoolsError
+from facetools.extract.checkpoint import CHECKPOINT_FILE
 from facetools.run.executors import Progress, Work, one_line, run_videos
 from facetools.trackset.store import save_tracks
 
@@ -28,18 +29,31 @@ class BatchItem:
         return not self.error
 
 
-def extract_into(video: str, out_dir: Path, config: Config) -> None:
-    """Executor work: extract ``video`` and store its tracks (and the extraction's ``run.json``) in ``out_dir``."""
+def extract_into(video: str, out_dir: Path, config: Config, checkpoints: Path | None = None) -> None:
+    """Executor work: extract ``video`` and store its tracks (and the extraction's ``run.json``) in ``out_dir``.
+
+    With ``checkpoints`` (a folder that outlives ``out_dir``), extraction checkpoints there and a batch run again after an
+    interruption resumes the video where it stopped (:func:`checkpoint_of`); the checkpoint goes once the tracks are stored.
+    """
     from facetools.extract.extractor import extract
 
-    tracks = extract(video, config)
+    checkpoint = checkpoint_of(checkpoints, video) if checkpoints else None
+    tracks = extract(video, config, checkpoint=checkpoint)
     save_tracks(tracks, out_dir)
     (out_dir / "run.json").write_text(json.dumps(asdict(tracks.run), indent=2, default=str))
+    if checkpoint:
+        checkpoint.unlink(missing_ok=True)
 
 
-def extract_work(options: dict[str, Any]) -> Work:
-    """The picklable executor work for these options (those that are ``Config`` fields; empty values keep defaults)."""
-    return functools.partial(extract_into, config=Config.from_dict(options, skip_empty=True))
+def checkpoint_of(folder: Path, video: str) -> Path:
+    """Where a batch keeps the extraction checkpoint of ``video``: beside the run folders, hidden."""
+    return folder / f".{Path(video).stem}{CHECKPOINT_FILE}"
+
+
+def extract_work(options: dict[str, Any], checkpoints: Path | None = None) -> Work:
+    """The picklable executor work for these options (those that are ``Config`` fields; empty values keep defaults);
+    ``checkpoints``: a folder for resumable checkpoints (local runs; a Ray task's node-local files would not outlive it)."""
+    return functools.partial(extract_into, config=Config.from_dict(options, skip_empty=True), checkpoints=checkpoints)
 
 
 def analyze_batch(
@@ -68,7 +82,8 @@ def analyze_batch(
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    outcomes = run_videos([str(Path(v).resolve()) for v in videos], root, extract_work(options),
+    work = extract_work(options, root if executor == "local" else None)
+    outcomes = run_videos([str(Path(v).resolve()) for v in videos], root, work,
                           is_complete=lambda f: (f / "identities.json").is_file(), executor=executor, address=address,
                           cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task, force=force, progress=progress)  # fmt: skip
     items = []

@@ -144,7 +144,8 @@ def report(
     root = resolve(out)
     root.mkdir(parents=True, exist_ok=True)
     params = parameters or {}
-    outcomes = run_videos([str(resolve(v)) for v in videos], root, extract_work(params), is_complete=_report_complete,
+    work = extract_work(params, root if executor == "local" else None)
+    outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_report_complete,
                           executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
                           force=force, progress=progress)  # fmt: skip
     results = []
