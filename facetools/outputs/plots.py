@@ -15,9 +15,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
+from facetools.intervals import merge_intervals
+
 if TYPE_CHECKING:
     from facetools.identify.analysis import Identification
+    from facetools.identify.identities import Identity
 
+TOP = 20
+"""Identities drawn one by one in a figure, most screen time first; the rest are counted (a row of their own in the timeline).
+20 rows of 0.6 in keep the timeline under 14.1 in (1,550 px at the saved 110 dpi, two screens) with its faces readable, and the
+gallery at 4 rows, so a report of a crowded video stays small (see docs/notebooks.md)."""
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
@@ -37,27 +44,45 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def timeline(analysis: Identification, only: list[int] | None = None) -> Figure:
-    """One row per identity (or only those with ids in ``only``), its face and its on-screen segments,
-    and a grey row for the faces left unidentified."""
-    people = [p for p in analysis.identities if only is None or p.id in only]
-    loose = analysis.unidentified if only is None and analysis.unidentified.segments else None
-    rows = len(people) + (loose is not None)
-    fig = Figure(figsize=(10, 0.9 + 0.6 * max(rows, 1)))
+def more(count: int) -> str:
+    """``"1 more identity"``, ``"N more identities"``."""
+    return f"{count} more {'identity' if count == 1 else 'identities'}"
+
+
+def _top(people: list[Identity], count: int) -> tuple[list[Identity], list[Identity]]:
+    """The first ``count`` identities (identities come sorted by screen time, largest first) and the rest."""
+    return people[:count], people[count:]
+
+
+def _capped(title: str, shown: int, rest: int) -> str:
+    """A figure's title, saying how many identities it leaves out."""
+    return f"{title}\n(the {shown} with most screen time; {more(rest)} not shown)" if rest else title
+
+
+def timeline(analysis: Identification, only: list[int] | None = None, top: int = TOP) -> Figure:
+    """One row per identity (or only those with ids in ``only``) with its face and its on-screen segments, for the ``top``
+    with most screen time; one row for the rest together (their union), and a grey row for the faces left unidentified."""
+    shown, rest = _top([p for p in analysis.identities if only is None or p.id in only], top)
+    rows = [(f"{p.name} ({p.screen_time_s:.1f} s)", p.segments, {"color": colour(p.id)}) for p in shown]
+    if rest:
+        union = merge_intervals([s for p in rest for s in p.segments], 0.0)
+        rows.append((f"{more(len(rest))} ({sum(e - s for s, e in union):.1f} s on screen)", union, {"color": "#666666"}))
+    loose = analysis.unidentified
+    if only is None and loose.segments:
+        rows.append((f"unidentified ({loose.screen_time_s:.1f} s, {len(loose.tracks)} tracks)", loose.segments,
+                     {"color": "#bdbdbd", "hatch": "//"}))  # fmt: skip
+    fig = Figure(figsize=(10, 0.9 + 0.6 * max(len(rows), 1)))
     ax = fig.subplots()
-    for row, person in enumerate(people):
-        ax.broken_barh([(s, e - s) for s, e in person.segments], (row - 0.35, 0.7), color=colour(person.id))
+    for row, (_label, segments, style) in enumerate(rows):
+        ax.broken_barh([(s, e - s) for s, e in segments], (row - 0.35, 0.7), **style)
+    for row, person in enumerate(shown):
         if person.id in analysis.thumbnails:
             thumb = analysis.thumbnails[person.id]
             face = OffsetImage(thumb, zoom=0.5 * 72 / thumb.shape[0])  # half an inch tall
             ax.add_artist(AnnotationBbox(face, (0, row), xycoords=("axes fraction", "data"), box_alignment=(1.05, 0.5), frameon=False))
-    labels = [f"{p.name} ({p.screen_time_s:.1f} s)" for p in people]
-    if loose is not None:
-        ax.broken_barh([(s, e - s) for s, e in loose.segments], (len(people) - 0.35, 0.7), color="#bdbdbd", hatch="//")
-        labels.append(f"unidentified ({loose.screen_time_s:.1f} s, {len(loose.tracks)} tracks)")
-    ax.set_yticks(range(rows), labels)
+    ax.set_yticks(range(len(rows)), [label for label, _segments, _style in rows])
     ax.tick_params(axis="y", pad=42 if analysis.thumbnails else 4)
-    ax.set_ylim(max(rows, 1) - 0.5, -0.5)
+    ax.set_ylim(max(len(rows), 1) - 0.5, -0.5)
     end = analysis.video.video_start_s + analysis.video.duration_s
     ax.set_xlim(0, max(end, 1e-3))
     ax.set_xlabel("time in the video (s)")
@@ -68,9 +93,10 @@ def timeline(analysis: Identification, only: list[int] | None = None) -> Figure:
     return fig
 
 
-def co_appearance(analysis: Identification) -> Figure:
-    """Heatmap of seconds each pair of identities shares the screen (diagonal: screen time)."""
-    table = analysis.co_appearance()
+def co_appearance(analysis: Identification, top: int = TOP) -> Figure:
+    """Heatmap of seconds each pair of the ``top`` identities shares the screen (diagonal: screen time)."""
+    full = analysis.co_appearance()
+    table = full.iloc[:top, :top]
     n = len(table)
     fig = Figure(figsize=(2 + 0.6 * max(n, 1), 1.5 + 0.6 * max(n, 1)))
     ax = fig.subplots()
@@ -81,25 +107,25 @@ def co_appearance(analysis: Identification) -> Figure:
         for j in range(n):
             ax.text(j, i, f"{table.iat[i, j]:.1f}", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label="seconds together")
-    ax.set_title("Who is on screen with whom")
+    ax.set_title(_capped("Who is on screen with whom", n, len(full) - n))
     return fig
 
 
-def screen_time(analysis: Identification) -> Figure:
-    """Horizontal bars of screen time per identity."""
-    people = analysis.identities
+def screen_time(analysis: Identification, top: int = TOP) -> Figure:
+    """Horizontal bars of screen time per identity, for the ``top`` with most."""
+    people, rest = _top(analysis.identities, top)
     fig = Figure(figsize=(6, 0.5 + 0.4 * max(len(people), 1)))
     ax = fig.subplots()
     ax.barh([p.name for p in people], [p.screen_time_s for p in people], color=[colour(p.id) for p in people])
     ax.invert_yaxis()
     ax.set_xlabel("screen time (s)")
-    ax.set_title("Screen time per identity")
+    ax.set_title(_capped("Screen time per identity", len(people), len(rest)))
     return fig
 
 
-def gallery(analysis: Identification, columns: int = 6) -> Figure:
-    """Each identity's best face with its name and screen time."""
-    people = [p for p in analysis.identities if p.id in analysis.thumbnails]
+def gallery(analysis: Identification, columns: int = 6, top: int = TOP) -> Figure:
+    """The best face of each of the ``top`` identities with most screen time, with its name and screen time."""
+    people, rest = _top([p for p in analysis.identities if p.id in analysis.thumbnails], top)
     rows = max(1, -(-len(people) // columns))
     fig = Figure(figsize=(1.8 * columns, 2.1 * rows))
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
@@ -108,7 +134,7 @@ def gallery(analysis: Identification, columns: int = 6) -> Figure:
     for ax, person in zip(axes, people):
         ax.imshow(analysis.thumbnails[person.id])
         ax.set_title(f"{person.name}\n{person.screen_time_s:.1f} s", fontsize=9, color=colour(person.id))
-    fig.suptitle("Each identity's best face")
+    fig.suptitle(_capped("Each identity's best face", len(people), len(rest)))
     return fig
 
 
@@ -132,7 +158,8 @@ def suggestions(analysis: Identification, count: int = 6, faces: int = 4) -> Fig
                 ax = fig.add_subplot(grid[2 * k + row, j + 1])
                 ax.imshow(face)
                 ax.axis("off")
-    fig.suptitle("Same person? Pairs of identities that may be one person, best first")
+    left = len(analysis.suggestions) - len(pairs)
+    fig.suptitle("Same person? Pairs of identities that may be one person, best first" + (f"; {left} more" if left else ""))
     return fig
 
 
