@@ -30,8 +30,8 @@ def evidence(record: TrackRecord, cal: Calibration) -> TrackEvidence:
     """What clustering needs of a stored track; its best face decides whether it is low quality."""
     _quality, height, yaw, sharpness = record.best_face
     low = cal.is_low_quality(float(height), float(yaw), float(sharpness))
-    return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low,
-                         record.span[1] - record.span[0])  # fmt: skip
+    seconds = round(record.span[1] - record.span[0], 6)  # a 1 s span of sampled frames adds up to 0.99999...
+    return TrackEvidence(record.id, record.shot, frozenset(record.frames.tolist()), record.embedding, len(record), low, seconds)
 
 
 def identify(tracks: TrackSet, config: Config | None = None, edits: Edits | None = None) -> Identification:
