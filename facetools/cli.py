@@ -13,6 +13,7 @@ import yaml
 from facetools.config import Config, add_cli_options, chosen_options
 from facetools.errors import FacetoolsError, InputValidationError
 from facetools.extract.checkpoint import CHECKPOINT_FILE
+from facetools.io.lock import folder_lock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyze one video and write the result files")
     a.add_argument("video")
     a.add_argument("--out", required=True, help="output folder")
-    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, log lines elsewhere)")
     add_cli_options(a)
 
     r = sub.add_parser("report", help="run the analysis notebook per video and write an HTML index")
@@ -93,13 +94,16 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "analyze":
         from facetools.run.pipeline import analyze
-        from facetools.run.progress import TqdmProgress
+        from facetools.run.progress import TqdmProgress, console_bars
 
-        checkpoint = Path(args.out) / CHECKPOINT_FILE
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        analysis = analyze(args.video, progress=TqdmProgress(disable=args.quiet), checkpoint=checkpoint, **chosen_options(args))
-        out = analysis.save(args.out)
-        checkpoint.unlink(missing_ok=True)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out):
+            checkpoint = out / CHECKPOINT_FILE
+            progress = TqdmProgress(disable=not console_bars(args.quiet))
+            analysis = analyze(args.video, progress=progress, checkpoint=checkpoint, **chosen_options(args))
+            analysis.save(out)
+            checkpoint.unlink(missing_ok=True)
         names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
         print(f"{len(analysis.identities)} identities ({names}); results in {out}")
         return 0
@@ -113,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         return _find(args)
     if args.command == "review":
         return _review(args)
-    from facetools.run.progress import VideoBar
+    from facetools.run.progress import VideoBar, console_bars
     from facetools.run.report import report
 
     params: dict[str, Any] = chosen_options(args)
@@ -123,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
             raise InputValidationError(f"{args.parameters_file}: expected a mapping of parameter names to values")
         params.update(loaded)
     params.update({name: yaml.safe_load(value) for name, value in args.parameter})
-    with VideoBar(len(args.videos)) as bar:
+    with VideoBar(disable=not console_bars()) as bar:
         results = report(args.videos, args.out, parameters=params, force=args.force, executor=args.executor, address=args.address,
                          cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task, progress=bar,
                          people=not args.no_people)  # fmt: skip
@@ -160,11 +164,12 @@ def _recluster(args: argparse.Namespace) -> int:
     from facetools.run.recluster import recluster
 
     options = {k: v for k, v in (("cluster_threshold", args.cluster_threshold), ("gallery", args.gallery)) if v is not None}
-    analysis = recluster(args.run_dir, **options)
-    if args.report:
-        from facetools.run.report import rerender
+    with folder_lock(args.run_dir):  # both steps, with no other writer in between
+        analysis = recluster(args.run_dir, **options)
+        if args.report:
+            from facetools.run.report import rerender
 
-        rerender(args.run_dir)
+            rerender(args.run_dir)
     names = ", ".join(f"{p.name} {p.screen_time_s:.1f} s" for p in analysis.identities) or "none"
     loose = analysis.unidentified
     print(f"{len(analysis.identities)} identities ({names}); unidentified: {len(loose.tracks)} tracks, {loose.screen_time_s:.1f} s; "

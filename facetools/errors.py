@@ -11,6 +11,14 @@ class InputValidationError(FacetoolsError):
     """The input file is missing, unreadable, or not a usable video."""
 
 
+class RunDirectoryBusyError(InputValidationError):
+    """Another facetools process is writing the folder this one was asked to write."""
+
+
+class OutputWriteError(FacetoolsError):
+    """Results could not be written (a full disk, no permission); what was there before is left as it was."""
+
+
 class VideoDecodeError(FacetoolsError):
     """Decoding failed part-way through a video that looked valid."""
 

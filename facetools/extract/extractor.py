@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections import defaultdict
@@ -33,8 +34,9 @@ from facetools.io.decoders import open_loader
 from facetools.io.probe import VideoInfo, probe
 from facetools.trackset.records import FACE_COLUMNS, RunInfo, TrackSet
 
-ProgressHook = Callable[[str, int, int], None]
-"""``hook(stage, completed, total)``, called as work advances; ``total`` may be an estimate."""
+ProgressHook = Callable[[str, int, int], None] | Callable[[str, int, int, int], None]
+"""``hook(stage, completed, total)``, or ``hook(stage, completed, total, faces)`` to hear the faces found so far too;
+called as work advances; ``total`` may be an estimate."""
 
 
 def extract(
@@ -59,28 +61,39 @@ def extract(
     """
     cfg = config or Config()
     info = probe(path)
-    hook = progress or (lambda stage, done, total: None)
+    hook = _with_faces(progress)
     timer = Timer()
     started = time.perf_counter()
     with ResourceMonitor(cfg.monitor_hz) as monitor, ExitStack() as stack:
         monitor.mark("load models")
-        hook("load models", 0, 1)
+        hook("load models", 0, 1, 0)
         with timer("load_models"):
             models = models or load_models(cfg)
             gallery = embed_gallery(cfg.gallery, models) if cfg.gallery else {}
-        hook("load models", 1, 1)
+        hook("load models", 1, 1, 0)
         run = _Pass.start(path, cfg, info, models, timer, checkpoint)
         loader, reason = open_loader(info, cfg.decoder, batch_size=cfg.batch_size, device=models.device, max_side=cfg.max_decode_side,
                                      first=run.first, sample_every=run.stride)  # fmt: skip
         monitor.mark("detect, track")
         for batch, seen in _batches(loader, models.detector, run.stride, timer, stack):
             run.step(batch, seen)
-            hook("analyze", run.frames_done, max(info.frame_count, run.frames_done))
+            hook("analyze", run.frames_done, max(info.frame_count, run.frames_done), len(run.state.rows))
         stack.close()  # the worker has stopped: the cores are torch's and OpenCV's again
         frame_times = run.close()
-        hook("analyze", loader.frames_decoded, loader.frames_decoded)
+        hook("analyze", run.frames_done, run.frames_done, len(run.state.rows))
     wall = time.perf_counter() - started
     return run.trackset(frame_times, _run_info(run, loader, reason, frame_times, monitor, wall), monitor.frame(), gallery)
+
+
+def _with_faces(progress: ProgressHook | None) -> Callable[[str, int, int, int], None]:
+    """``progress`` as a hook of four arguments: one of three is called without the faces."""
+    if progress is None:
+        return lambda stage, done, total, faces: None
+    try:
+        inspect.signature(progress).bind("", 0, 0, 0)
+    except TypeError:
+        return lambda stage, done, total, faces: progress(stage, done, total)  # type: ignore[call-arg]
+    return progress  # type: ignore[return-value]
 
 
 def _batches(

@@ -13,6 +13,7 @@ from facetools.config import Config
 from facetools.errors import InputValidationError
 from facetools.identify.analysis import stored_config
 from facetools.identify.identifier import identify
+from facetools.io.lock import folder_lock
 from facetools.outputs.analysis import Analysis
 from facetools.trackset.records import TrackSet
 from facetools.trackset.store import Edits, load_tracks, save_tracks
@@ -22,22 +23,23 @@ def recluster(run_dir: str | os.PathLike[str], **options: Any) -> Analysis:
     """Identify the stored tracks of ``run_dir`` again with changed identify options, keeping the user's edits.
 
     Rewrites ``faces.csv``, ``identities.json``, ``run.json`` and the plots; decodes nothing and,
-    unless a new ``gallery`` is given, loads no model.
+    unless a new ``gallery`` is given, loads no model. Another process writing ``run_dir`` makes it
+    raise :class:`facetools.errors.RunDirectoryBusyError` before anything is read or written.
 
     Example:
         >>> recluster("reports/sample", cluster_threshold=0.05).summary()
     """
-    out = Path(run_dir)
-    cfg = stored_config(out).with_options(**options)
-    extract_only = sorted(set(options) - set(cfg.identify_options()))
-    if extract_only:
-        raise InputValidationError(f"{', '.join(extract_only)} change extraction: run `facetools analyze` again instead")
-    tracks = load_tracks(out)
-    if options.get("gallery"):
-        tracks.gallery = _embed_gallery(options["gallery"], tracks.space.embedder, tracks.run.embedder_precision)
-    analysis = Analysis.of(identify(tracks, cfg, Edits.load(out)))
-    analysis.save(out, tracks=bool(options.get("gallery")))
-    return analysis
+    with folder_lock(run_dir) as out:
+        cfg = stored_config(out).with_options(**options)
+        extract_only = sorted(set(options) - set(cfg.identify_options()))
+        if extract_only:
+            raise InputValidationError(f"{', '.join(extract_only)} change extraction: run `facetools analyze` again instead")
+        tracks = load_tracks(out)
+        if options.get("gallery"):
+            tracks.gallery = _embed_gallery(options["gallery"], tracks.space.embedder, tracks.run.embedder_precision)
+        analysis = Analysis.of(identify(tracks, cfg, Edits.load(out)))
+        analysis.save(out, tracks=bool(options.get("gallery")))
+        return analysis
 
 
 def _embed_gallery(folder: str, embedder: str, precision: str) -> dict[str, np.ndarray]:

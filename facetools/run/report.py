@@ -15,10 +15,11 @@ import pandas as pd
 
 from facetools.config import Config
 from facetools.errors import FacetoolsError
+from facetools.io.lock import folder_lock
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.pages import PEOPLE_PAGE, STATUS_FILE, read_status, runs_table, write_index
 from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
-from facetools.run.progress import TqdmProgress
+from facetools.run.progress import TqdmProgress, log_progress
 from facetools.run.recluster import identify_stored
 from facetools.trackset.store import TRACKS_FILE, load_tracks
 
@@ -29,7 +30,8 @@ NOTEBOOK = PACKAGE_DIR / "notebooks" / "analyze_video.ipynb"
 def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, **options: Any) -> Analysis:
     """What the analysis notebook runs: analyze ``video`` (the bundled sample when empty) and save it.
 
-    ``out_dir`` defaults to ``reports/<video stem>``; empty option values are left at their defaults.
+    ``out_dir`` defaults to ``reports/<video stem>``; empty option values are left at their defaults. With ``progress``,
+    a bar and log lines (:func:`facetools.run.progress.log_progress`) tell how far extraction is.
     When ``out_dir`` already holds this video's stored tracks (extracted elsewhere, e.g. by a Ray
     worker, or an earlier run), only identification runs.
     """
@@ -43,6 +45,8 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
         return identify_stored(out, chosen, stored)
     from facetools.run.pipeline import analyze
 
+    if progress:
+        log_progress()
     analysis = analyze(path, progress=TqdmProgress(disable=not progress), **chosen)
     analysis.save(out)
     return analysis
@@ -50,9 +54,8 @@ def run_analysis(video: str = "", out_dir: str = "", *, progress: bool = True, *
 
 def rerender(run_dir: str | os.PathLike[str]) -> Path:
     """Run the report notebook again on a finished run directory (identification only) and rewrite its ``report.html``."""
-    folder = resolve(run_dir)
-    video = Path(load_tracks(folder).video.path)
-    _execute(video, folder, {})
+    with folder_lock(resolve(run_dir)) as folder:
+        _execute(Path(load_tracks(folder).video.path), folder, {})
     return folder / "report.html"
 
 
@@ -137,6 +140,7 @@ def report(
     failing video is recorded and the batch goes on; videos whose report is complete are skipped
     unless ``force``. The notebook then only identifies (seconds) on this machine. With ``people`` and two or
     more complete runs, ``out/people/people.html`` clusters their identities into people (linked from the index).
+    Another process writing ``out`` makes it raise :class:`facetools.errors.RunDirectoryBusyError` before any work.
     """
     from facetools.run.batch import extract_work
     from facetools.run.executors import run_videos
@@ -144,34 +148,35 @@ def report(
     root = resolve(out)
     root.mkdir(parents=True, exist_ok=True)
     params = parameters or {}
-    work = extract_work(params, root if executor == "local" else None)
-    outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_report_complete,
-                          executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
-                          force=force, progress=progress)  # fmt: skip
-    results = []
-    for o in outcomes:
-        path = Path(o.video)
-        if o.status == "skipped":
-            results.append(ReportResult(str(path), o.folder, "skipped", 0.0))
-            continue
-        started = time.perf_counter()
-        error = o.error
-        if not error:
-            try:
-                _execute(path, o.folder, params)
-            except FacetoolsError as exc:
-                error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        seconds = o.seconds + time.perf_counter() - started
-        status = "failed" if error else "ok"
-        o.folder.mkdir(parents=True, exist_ok=True)
-        (o.folder / STATUS_FILE).write_text(
-            json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)})
-        )
-        results.append(ReportResult(str(path), o.folder, status, seconds, error))
-    if people:  # a people page across the batch (facetools/people), linked from the index
-        reports_people_page(root, [r.folder for r in results if r.status in ("ok", "skipped")])
-    write_index(root)
-    return results
+    with folder_lock(root):
+        work = extract_work(params, root if executor == "local" else None)
+        outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_report_complete,
+                              executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
+                              force=force, progress=progress)  # fmt: skip
+        results = []
+        for o in outcomes:
+            path = Path(o.video)
+            if o.status == "skipped":
+                results.append(ReportResult(str(path), o.folder, "skipped", 0.0))
+                continue
+            started = time.perf_counter()
+            error = o.error
+            if not error:
+                try:
+                    _execute(path, o.folder, params)
+                except FacetoolsError as exc:
+                    error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            seconds = o.seconds + time.perf_counter() - started
+            status = "failed" if error else "ok"
+            o.folder.mkdir(parents=True, exist_ok=True)
+            (o.folder / STATUS_FILE).write_text(
+                json.dumps({"video": str(path), "status": status, "error": error, "seconds": round(seconds, 2)})
+            )
+            results.append(ReportResult(str(path), o.folder, status, seconds, error))
+        if people:  # a people page across the batch (facetools/people), linked from the index
+            reports_people_page(root, [r.folder for r in results if r.status in ("ok", "skipped")])
+        write_index(root)
+        return results
 
 
 def _report_complete(folder: Path) -> bool:
