@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -71,16 +71,21 @@ def read_status(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def _thumbnail_tag(folder: Path, identity: dict[str, Any]) -> str:
-    thumb = folder / identity.get("thumbnail", "")
-    if not identity.get("thumbnail") or not thumb.is_file():
+def href(path: str | os.PathLike[str]) -> str:
+    """A relative path as a link target in an HTML attribute (``/`` separators, URL-quoted, escaped)."""
+    return html.escape(quote(Path(path).as_posix()))
+
+
+def image(page_dir: Path, path: str | os.PathLike[str], alt: str) -> str:
+    """An ``<img>`` of the file ``page_dir/path`` by its relative path (nothing when the file is missing); ``alt`` as text."""
+    if not (page_dir / path).is_file():
         return ""
-    data = base64.b64encode(thumb.read_bytes()).decode()
-    return f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(identity["name"])}" title="{html.escape(identity["name"])}">'
+    text = html.escape(alt)
+    return f'<img src="{href(path)}" alt="{text}" title="{text}">'
 
 
 def write_index(root: str | os.PathLike[str]) -> Path:
-    """Write ``index.html`` linking every report folder under ``root``; images are embedded."""
+    """Write ``index.html`` linking every report folder under ``root``; faces are the runs' thumbnail files, by relative path."""
     root = Path(root)
     rows = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -91,12 +96,12 @@ def write_index(root: str | os.PathLike[str]) -> Path:
         meta = json.loads(ident_file.read_text()) if ident_file.is_file() else {"identities": []}
         run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
         people = meta["identities"]
-        faces = "".join(_thumbnail_tag(folder, p) for p in people[:6])
+        faces = "".join(image(root, Path(folder.name) / p.get("thumbnail", ""), p["name"]) for p in people[:6])
         top = "<br>".join(f"{html.escape(p['name'])}: {p['screen_time_s']:.1f} s" for p in people[:3])
         duration = f"{run['video']['duration_s']:.1f} s" if run else "—"
         state = "ok" if status["status"] == "ok" else f"failed: {html.escape(status.get('error', ''))}"
         link = (
-            f'<a href="{html.escape(folder.name)}/report.html">{html.escape(folder.name)}</a>'
+            f'<a href="{href(Path(folder.name) / "report.html")}">{html.escape(folder.name)}</a>'
             if (folder / "report.html").is_file()
             else html.escape(folder.name)
         )

@@ -1,18 +1,24 @@
-"""``people.html``: a row per person, their best faces and a small timeline per video, linked to each video's report."""
+"""``people.html``: a row per person, their best faces and a small timeline per video, linked to each video's report.
+
+Faces are the people folder's thumbnail files, by relative path. A person's videos beyond the first
+``VIDEOS_SHOWN`` fold into a ``<details>``; past ``PEOPLE_PER_PAGE`` people, the rows go on
+``people-2.html``, ``people-3.html``, … linked from every page.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 from pathlib import Path
 
-from facetools.outputs.pages import PEOPLE_PAGE
-from facetools.people.index import PeopleIndex
+from facetools.outputs.pages import PEOPLE_PAGE, href, image
+from facetools.people.index import Appearance, PeopleIndex, Person
 
 PEOPLE_HTML = Path(PEOPLE_PAGE).name
 TIMELINE_WIDTH = 320
 FACES_PER_PERSON = 4
+VIDEOS_SHOWN = 5
+PEOPLE_PER_PAGE = 100
 
 
 def timeline_svg(segments: list[tuple[float, float]], duration_s: float, width: int = TIMELINE_WIDTH, height: int = 12) -> str:
@@ -25,12 +31,9 @@ def timeline_svg(segments: list[tuple[float, float]], duration_s: float, width: 
             f'<rect width="{width}" height="{height}" fill="#e8e8e8"/>{bars}</svg>')  # fmt: skip
 
 
-def _image(folder: Path, rel: str, alt: str) -> str:
-    path = folder / rel
-    if not path.is_file():
-        return ""
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(alt)}" title="{html.escape(alt)}">'
+def _faces(folder: Path, person: Person, count: int) -> str:
+    """A person's best ``count`` faces, two at most from each appearance."""
+    return "".join(image(folder, t, person.name) for t in [t for a in person.appearances for t in a.thumbnails[:2]][:count])
 
 
 def _video_link(run: str, video: str, folder: Path) -> str:
@@ -38,28 +41,61 @@ def _video_link(run: str, video: str, folder: Path) -> str:
     report = Path(run) / "report.html"
     if not report.is_file():
         return label
-    href = os.path.relpath(report, folder.resolve())
-    return f'<a href="{html.escape(Path(href).as_posix())}">{label}</a>'
+    return f'<a href="{href(os.path.relpath(report, folder.resolve()))}">{label}</a>'
+
+
+def _appearance(a: Appearance, folder: Path) -> str:
+    return (f"<tr><td>{_video_link(a.run, a.video, folder)}</td><td>{html.escape(a.name)}</td>"
+            f"<td>{a.screen_time_s:.1f} s</td><td>{timeline_svg(a.segments, a.duration_s)}</td></tr>")  # fmt: skip
+
+
+def _person(p: Person, folder: Path) -> str:
+    """A person's row: name, faces, the first ``VIDEOS_SHOWN`` videos and the rest folded."""
+    rows = [_appearance(a, folder) for a in p.appearances]
+    rest = rows[VIDEOS_SHOWN:]
+    folded = f"<details><summary>{len(rest)} more videos</summary><table class=videos>{''.join(rest)}</table></details>" if rest else ""
+    return (f'<tr id="person-{p.id}"><td class=who><b>{html.escape(p.name)}</b><br><small>person {p.id} · {p.screen_time_s:.1f} s in '
+            f"{len({a.video for a in p.appearances})} video(s)</small></td><td class=faces>{_faces(folder, p, FACES_PER_PERSON)}</td>"
+            f"<td><table class=videos>{''.join(rows[:VIDEOS_SHOWN])}</table>{folded}</td></tr>")  # fmt: skip
+
+
+def page_name(number: int) -> str:
+    """The file of the ``number``-th page of people (from 1): ``people.html``, ``people-2.html``, …"""
+    return PEOPLE_HTML if number == 1 else f"people-{number}.html"
+
+
+def _pages_nav(pages: list[list[Person]], current: int) -> str:
+    """Links to every page of people, by the people numbers on it (the current one in bold)."""
+    if len(pages) < 2:
+        return ""
+    spans, first = [], 1
+    for n, chunk in enumerate(pages, 1):
+        span = f"{first}–{first + len(chunk) - 1}"
+        spans.append(f"<b>{span}</b>" if n == current else f'<a href="{page_name(n)}">{span}</a>')
+        first += len(chunk)
+    return f"<p class=pages>People {' · '.join(spans)}</p>"
 
 
 def write_page(index: PeopleIndex, out_dir: str | os.PathLike[str]) -> Path:
-    """Write ``people.html`` into ``out_dir`` (thumbnails embedded, every name escaped as text)."""
+    """Write ``people.html`` (and ``people-2.html``, … past ``PEOPLE_PER_PAGE`` people) into ``out_dir``; returns the first.
+
+    Every name is escaped as text; faces are linked, not embedded.
+    """
     folder = Path(out_dir)
-    rows = []
-    for p in index.people:
-        faces = [t for a in p.appearances for t in a.thumbnails[:2]][:FACES_PER_PERSON]
-        images = "".join(_image(folder, t, p.name) for t in faces)
-        videos = "".join(
-            f"<tr><td>{_video_link(a.run, a.video, folder)}</td><td>{html.escape(a.name)}</td>"
-            f"<td>{a.screen_time_s:.1f} s</td><td>{timeline_svg(a.segments, a.duration_s)}</td></tr>"
-            for a in p.appearances
-        )
-        rows.append(
-            f'<tr id="person-{p.id}"><td class=who><b>{html.escape(p.name)}</b><br><small>person {p.id} · {p.screen_time_s:.1f} s in '
-            f"{len({a.video for a in p.appearances})} video(s)</small></td><td class=faces>{images}</td>"
-            f"<td><table class=videos>{videos}</table></td></tr>"
-        )
-    page = f"""<!doctype html>
+    pages = [index.people[k : k + PEOPLE_PER_PAGE] for k in range(0, len(index.people), PEOPLE_PER_PAGE)] or [[]]
+    where = {p.id: page_name(n) for n, chunk in enumerate(pages, 1) for p in chunk}
+    for stale in folder.glob("people-*.html"):  # pages of an earlier, longer index
+        if stale.stem.removeprefix("people-").isdigit():
+            stale.unlink()
+    for n, chunk in enumerate(pages, 1):
+        asked = _suggestions(index, folder, where) if n == 1 else ""
+        (folder / page_name(n)).write_text(_page(index, folder, chunk, _pages_nav(pages, n), asked), encoding="utf-8")
+    return folder / PEOPLE_HTML
+
+
+def _page(index: PeopleIndex, folder: Path, people: list[Person], nav: str, suggestions: str) -> str:
+    rows = "\n".join(_person(p, folder) for p in people)
+    return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>facetools people</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
@@ -73,6 +109,7 @@ table.videos td {{ padding: 2px 8px 2px 0; font-size: 0.9em; vertical-align: mid
 table.videos td:nth-child(1), table.videos td:nth-child(2) {{ width: 8em; }}
 table.videos td:nth-child(3) {{ width: 4em; white-space: nowrap; }}
 table.videos td:nth-child(4) {{ width: 330px; }}
+summary {{ cursor: pointer; font-size: 0.9em; color: #2a7ae2; margin: 2px 0; }}
 svg.tl {{ display: block; }}
 table.suggestions td {{ padding: 4px 10px; border-bottom: 1px solid #eee; vertical-align: middle; }}
 </style></head><body>
@@ -80,31 +117,28 @@ table.suggestions td {{ padding: 4px 10px; border-bottom: 1px solid #eee; vertic
 <p>{len(index.people)} people; embedding space {html.escape(index.space.key)}; identities join when their mean faces are closer than
 the calibrated threshold for face sets of their size and quality ({index.rules.threshold:.3f} cosine distance for two single good
 faces, {index.rules.strict_threshold:.3f} where one is of low quality).</p>
-{_suggestions(index, folder)}
+{nav}
+{suggestions}
 <table class=people><thead><tr><th>person</th><th>faces</th><th>videos (identity in that run, screen time, timeline)</th></tr></thead>
 <tbody>
-{chr(10).join(rows)}
-</tbody></table></body></html>
+{rows}
+</tbody></table>
+{nav}</body></html>
 """
-    path = folder / PEOPLE_HTML
-    path.write_text(page, encoding="utf-8")
-    return path
 
 
-def _suggestions(index: PeopleIndex, folder: Path) -> str:
-    """The "same person?" section: each pair's faces side by side, and the command that answers it."""
+def _suggestions(index: PeopleIndex, folder: Path, where: dict[int, str]) -> str:
+    """The "same person?" section: each pair's faces side by side (linked to their rows, ``where`` their pages), and the command
+    that answers it."""
     if not index.suggestions:
         return ""
     rows = []
     for s in index.suggestions:
         a, b = index.people[s.a], index.people[s.b]
-        faces = {p.id: "".join(_image(folder, t, p.name) for t in [t for x in p.appearances for t in x.thumbnails[:2]][:3]) for p in (a, b)}
-        rows.append(
-            f'<tr><td><a href="#person-{a.id}">{html.escape(a.name)}</a></td><td class=faces>{faces[a.id]}</td>'
-            f'<td><a href="#person-{b.id}">{html.escape(b.name)}</a></td><td class=faces>{faces[b.id]}</td>'
-            f"<td>{s.distance:.3f} (joins under {s.threshold:.3f})</td>"
-            f"<td><code>--same {a.id} {b.id}</code> or <code>--different {a.id} {b.id}</code></td></tr>"
-        )
+        cells = "".join(f'<td><a href="{where[p.id]}#person-{p.id}">{html.escape(p.name)}</a></td>'
+                        f"<td class=faces>{_faces(folder, p, 3)}</td>" for p in (a, b))  # fmt: skip
+        rows.append(f"<tr>{cells}<td>{s.distance:.3f} (joins under {s.threshold:.3f})</td>"
+                    f"<td><code>--same {a.id} {b.id}</code> or <code>--different {a.id} {b.id}</code></td></tr>")  # fmt: skip
     return (f"<h2>Same person?</h2><p>Pairs of people that may be one, best first: answer with "
             f"<code>facetools people RUNS --out {html.escape(str(folder))} --same A B</code> (or <code>--different A B</code>).</p>"
             f"<table class=suggestions>{''.join(rows)}</table>")  # fmt: skip

@@ -11,7 +11,7 @@ from facetools.identify.identifier import identify
 from facetools.intervals import merge_intervals
 from facetools.outputs import plots
 from facetools.outputs.analysis import Analysis
-from tests.outputs.crowd import crowd
+from tests.outputs.scale import crowd
 
 PEOPLE = 64
 REST = PEOPLE - plots.TOP

@@ -93,7 +93,8 @@ def test_one_person_per_true_person_across_videos(cast: dict[str, dict], index_d
     assert precision == 1.0 and recall >= 0.9, (precision, recall)
     assert len(set(true)) == 8 and len(meta["people"]) >= 8
     html = (index_dir / "people.html").read_text()
-    assert html.count('<tr id="person-') == len(meta["people"]) and "<svg" in html and "data:image/jpeg;base64," in html
+    assert html.count('<tr id="person-') == len(meta["people"]) and "<svg" in html
+    assert 'src="thumbnails/' in html and "data:image" not in html, "faces are linked, not embedded"
 
 
 def test_people_needs_no_torch(cast: dict[str, dict], tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""A long, crowded run without decoding anything: the sample's tracks copied into ``people`` distinct identities over an hour."""
+"""Big runs for tests without decoding anything (the sample's tracks copied into many identities over an hour), and what pages link."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -42,3 +45,8 @@ def crowd(base: TrackSet, people: int = 64, loose: int = 10, duration_s: float =
     video = replace(base.video, duration_s=duration_s, frame_count=frame_count)
     return replace(base, video=video, frame_times=np.arange(frame_count) / FPS, faces=faces, tracks=records,
                    cuts=sorted(int(r.frames[0]) for r in records), shot_samples={r.id: len(r) for r in records})  # fmt: skip
+
+
+def linked_images(page: Path) -> list[Path]:
+    """The files a page's ``<img>`` tags point at, resolved from the page's folder."""
+    return [page.parent / unquote(src) for src in re.findall(r'<img src="([^"]+)"', page.read_text(encoding="utf-8"))]
