@@ -44,8 +44,22 @@ def _set_options(dropdown: Any, options: list[tuple[str, int]]) -> None:
     dropdown.value = keep
 
 
+def _clock(seconds: float) -> str:
+    """``m:ss.s``."""
+    minutes, rest = divmod(round(seconds, 1), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def appearance_choices(analysis: Analysis) -> list[tuple[str, tuple[int, int]]]:
+    """Every identity's appearances (the starts of its on-screen segments) in time order, as dropdown choices:
+    ``"m:ss.s  name"`` for ``(first frame, identity id)``."""
+    starts = sorted((start, p.id, p.name) for p in analysis.identities for start, _end in p.segments)
+    return [(f"{_clock(start)}  {name}", (analysis.frame_at(start), identity)) for start, identity, name in starts]
+
+
 class Explorer:
-    """A frame slider with labelled boxes, an identity gallery, rename/merge, jumps to appearances,
+    """A frame slider with labelled boxes, a jump to any appearance of anyone in time order, an identity gallery, rename/merge,
+    jumps to an identity's next appearance,
     hand assignment of unidentified tracks, splitting a track out of an identity, a review of the
     "same person?" suggestions (yes / no / skip), and a threshold slider that re-identifies live from the stored tracks.
 
@@ -61,6 +75,7 @@ class Explorer:
         last = max(1, len(self.analysis.frame_times)) - 1
         self.slider = w.IntSlider(0, 0, last, description="frame", continuous_update=False, layout=w.Layout(width="90%"))
         self.image = w.Image(format="jpeg")
+        self.appearance = w.Dropdown(description="appearance", layout=w.Layout(width="50%"))
         self.person = w.Dropdown(description="identity")
         self.jump = w.Button(description="next appearance")
         self.name = w.Text(description="new name")
@@ -79,7 +94,7 @@ class Explorer:
         self.threshold = w.FloatSlider(threshold, min=0.0, max=round(threshold * 2, 3), step=round(threshold / 50, 4),
                                        readout_format=".4f", description="threshold", continuous_update=False)  # fmt: skip
         self.timeline = w.Image(format="png")
-        self.gallery = w.HBox()
+        self.gallery = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.status = w.Label()
         self.threshold.observe(lambda change: self._report(self.do_threshold, change["new"]), names="value")
         self.assign.on_click(lambda _b: self._report(self.do_assign, self.loose.value, self.person.value))
@@ -89,6 +104,7 @@ class Explorer:
         self.no.on_click(lambda _b: self._report(self.do_answer, False))
         self.skip.on_click(lambda _b: self.do_skip())
         self.slider.observe(lambda _change: self.show(), names="value")
+        self.appearance.observe(lambda change: self.jump_to(change["new"]), names="value")
         self.jump.on_click(lambda _b: self.next_appearance())
         self.rename.on_click(lambda _b: self._report(self.do_rename, self.person.value, self.name.value))
         self.merge.on_click(lambda _b: self._report(self.do_merge, self.person.value, self.other.value))
@@ -96,6 +112,7 @@ class Explorer:
             [
                 self.slider,
                 self.image,
+                self.appearance,
                 w.HBox([self.person, self.jump]),
                 w.HBox([self.name, self.rename]),
                 w.HBox([self.other, self.merge]),
@@ -118,6 +135,8 @@ class Explorer:
         _set_options(self.person, options)
         _set_options(self.other, options)
         _set_options(self.loose, [(f"track {t}", t) for t in self.analysis.unidentified.tracks])
+        self.appearance.options = [("jump to an appearance…", None), *appearance_choices(self.analysis)]
+        self.appearance.value = None  # a refresh moves no slider
         self.timeline.value = plots.png(plots.timeline(self.analysis))
         tiles = []
         for p in self.analysis.identities:
@@ -130,6 +149,14 @@ class Explorer:
 
     def show(self) -> None:
         self.image.value = _jpeg(draw_frame(self.analysis, self.slider.value))
+
+    def jump_to(self, choice: tuple[int, int] | None) -> None:
+        """Show an appearance (a value of :func:`appearance_choices`): the slider at its first frame, its identity selected."""
+        if choice is None:
+            return
+        frame, identity = choice
+        self.person.value = identity
+        self.slider.value = min(frame, self.slider.max)
 
     def next_appearance(self) -> None:
         """Move the slider to the identity's next segment start after the current frame (wrapping)."""

@@ -93,3 +93,23 @@ def test_the_explorer_draws_frame_n_with_frame_n_boxes_on_a_late_starting_file(s
         x1, y1, x2, y2 = (int(v) for v in boxes.iloc[0][["x1", "y1", "x2", "y2"]])
         assert changed[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].mean() < 0.05, "inside the box the picture is frame n itself"
         assert changed[y1:y2, x1].mean() > 0.5, "and its own box is drawn on it"
+
+
+def test_the_explorer_jumps_by_appearance(folder: Path) -> None:
+    pytest.importorskip("ipywidgets")
+    from facetools.outputs.widgets import Explorer, appearance_choices
+
+    explorer = Explorer(folder)
+    choices = appearance_choices(explorer.analysis)
+    assert [label for label, _ in choices] == ["0:00.0  person 0", "0:06.0  person 1", "0:10.0  person 0", "0:17.0  person 0"]
+    assert [value for _, value in choices] == [(0, 0), (150, 1), (250, 0), (425, 0)]
+    assert list(explorer.appearance.options)[1:] == choices and explorer.appearance.value is None
+    first = explorer.image.value
+    explorer.appearance.value = choices[1][1]
+    assert explorer.slider.value == 150 and explorer.person.value == 1 and explorer.image.value != first
+    explorer.next_appearance()
+    assert explorer.slider.value == 150, "person 1 appears once: the identity's next appearance wraps to it"
+    explorer.appearance.value = choices[3][1]
+    assert explorer.slider.value == 425 and explorer.person.value == 0
+    explorer.refresh()  # after every edit
+    assert explorer.slider.value == 425 and explorer.appearance.value is None, "a refresh moves no slider"
