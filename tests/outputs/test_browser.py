@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facetools.run.report import report
+from facetools.outputs.pages import PEOPLE_PAGE, write_index
+from facetools.run.report import report, reports_people_page
 
 pytestmark = pytest.mark.slow
 
@@ -42,14 +43,22 @@ def _chromium(page: Path, tmp: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def reports(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of reports opened as files: the sample's, and a copy of it under a name that must be quoted in a URL, so that
+    the index and the people page link the thumbnails of two runs."""
     if CHROMIUM is None:
         pytest.skip("Chromium not installed (scripts/system-deps.sh --browser installs it)")
     out = tmp_path_factory.mktemp("reports")
     report([str(sample)], out, parameters={"embedder": "sface", "device": "cpu"})
+    copy = shutil.copytree(out / "sample", out / "sample #2")
+    assert reports_people_page(out, [out / "sample", copy]) is not None
+    write_index(out)
     return out
 
 
-@pytest.mark.parametrize("page", ["index.html", "sample/report.html"])
+PAGES = ["index.html", "sample/report.html", PEOPLE_PAGE]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_image_loads(reports: Path, tmp_path: Path, page: str) -> None:
     original = reports / page
     probed = original.with_name(f"probed_{original.name}")
@@ -58,11 +67,11 @@ def test_every_image_loads(reports: Path, tmp_path: Path, page: str) -> None:
     found = re.search(r'id="probe">images=(\d+) broken=(\d+)', dom)
     assert found, "the page did not finish loading"
     images, broken = map(int, found.groups())
-    assert images >= (2 if page == "index.html" else 5)
+    assert images >= {"index.html": 4, PEOPLE_PAGE: 2}.get(page, 5)
     assert broken == 0
 
 
-@pytest.mark.parametrize("page", ["index.html", "sample/report.html"])
+@pytest.mark.parametrize("page", PAGES)
 def test_page_is_not_blank(reports: Path, tmp_path: Path, page: str) -> None:
     shot = tmp_path / "shot.png"
     _chromium(reports / page, tmp_path, f"--screenshot={shot}", "--window-size=1200,1600")
