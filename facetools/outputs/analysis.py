@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facetools.errors import OutputWriteError
 from facetools.identify.analysis import Identification
 from facetools.identify.identifier import identify_run
-from facetools.trackset.store import save_tracks
+from facetools.trackset.store import TRACKS_FILE, save_tracks
 
 # identities.json is written last: its presence means the directory is complete.
 CONTRACT_FILES = ["faces.csv", "tracks.csv", "embeddings.npy", "run.json", "utilization.csv", "timeline.png", "utilization.png",
@@ -36,46 +37,59 @@ class Analysis(Identification):
     def save(self, out_dir: str | os.PathLike[str], *, tracks: bool = True) -> Path:
         """Write the contract files (and, with ``tracks``, the stored tracks) to ``out_dir``; returns it.
 
-        Everything is written to a temporary folder first and moved in with
-        ``identities.json`` last, so an interrupted save never looks complete.
+        Every file is written first, in a hidden folder inside ``out_dir`` (the same filesystem), and only then moved in:
+        ``identities.json``, whose presence means a complete run, is taken out first and put back last. A failure while
+        writing (a full disk) leaves the previous run exactly as it was and raises
+        :class:`facetools.errors.OutputWriteError`; one while moving in leaves no ``identities.json``. So an interrupted
+        save never leaves a folder that looks complete.
         """
-        from facetools.outputs import plots
-
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "identities.json").unlink(missing_ok=True)
-        if tracks:
-            save_tracks(self.trackset, out)
-        tmp = Path(tempfile.mkdtemp(prefix=".facetools-", dir=out))
         try:
-            self.faces.to_csv(tmp / "faces.csv", index=False)
-            self.tracks.to_csv(tmp / "tracks.csv", index=False)
-            self.utilization.to_csv(tmp / "utilization.csv", index=False)
-            (tmp / "run.json").write_text(json.dumps(asdict(self.run), indent=2, default=str))
-            embeddings = np.stack([p.embedding for p in self.identities]) if self.identities else np.zeros((0, 0), np.float32)
-            np.save(tmp / "embeddings.npy", embeddings)
-            thumbs = tmp / "thumbnails"
-            thumbs.mkdir()
-            for person in self.identities:
-                if person.id in self.thumbnails:
-                    person.thumbnail = identity_thumbnail(person.id)
-                    Image.fromarray(self.thumbnails[person.id]).save(tmp / person.thumbnail, quality=92)
-            by_id = {r.id: r for r in self.trackset.tracks}
-            self.unidentified.thumbnails = []
-            for t in self.unidentified.best_tracks:
-                name = f"thumbnails/unidentified_track_{t}.jpg"
-                Image.fromarray(by_id[t].thumbnail).save(tmp / name, quality=92)
-                self.unidentified.thumbnails.append(name)
-            plots.save(plots.timeline(self), tmp / "timeline.png")
-            plots.save(plots.utilization(self.utilization), tmp / "utilization.png")
-            (tmp / "identities.json").write_text(json.dumps(self.identities_json(), indent=2))
-            shutil.rmtree(out / "thumbnails", ignore_errors=True)
-            os.replace(thumbs, out / "thumbnails")
-            for name in CONTRACT_FILES:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".facetools-", dir=out))
+        except OSError as exc:
+            raise OutputWriteError(f"{out}: could not write the results ({exc})") from exc
+        try:
+            try:
+                names = self._write(tmp, tracks)
+            except OSError as exc:
+                raise OutputWriteError(f"{out}: could not write the results ({exc}); the folder is left as it was") from exc
+            (out / "identities.json").unlink(missing_ok=True)
+            for name in names:
+                if (out / name).is_dir():  # a folder cannot be replaced whole: the old one goes to be deleted with tmp
+                    os.replace(out / name, tmp / f"{name}.old")
                 os.replace(tmp / name, out / name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return out
+
+    def _write(self, folder: Path, tracks: bool) -> list[str]:
+        """Write the run's files into ``folder``; their names, in the order to move them in (``identities.json`` last)."""
+        from facetools.outputs import plots
+
+        if tracks:
+            save_tracks(self.trackset, folder)
+        self.faces.to_csv(folder / "faces.csv", index=False)
+        self.tracks.to_csv(folder / "tracks.csv", index=False)
+        self.utilization.to_csv(folder / "utilization.csv", index=False)
+        (folder / "run.json").write_text(json.dumps(asdict(self.run), indent=2, default=str))
+        embeddings = np.stack([p.embedding for p in self.identities]) if self.identities else np.zeros((0, 0), np.float32)
+        np.save(folder / "embeddings.npy", embeddings)
+        (folder / "thumbnails").mkdir()
+        for person in self.identities:
+            if person.id in self.thumbnails:
+                person.thumbnail = identity_thumbnail(person.id)
+                Image.fromarray(self.thumbnails[person.id]).save(folder / person.thumbnail, quality=92)
+        by_id = {r.id: r for r in self.trackset.tracks}
+        self.unidentified.thumbnails = []
+        for t in self.unidentified.best_tracks:
+            name = f"thumbnails/unidentified_track_{t}.jpg"
+            Image.fromarray(by_id[t].thumbnail).save(folder / name, quality=92)
+            self.unidentified.thumbnails.append(name)
+        plots.save(plots.timeline(self), folder / "timeline.png")
+        plots.save(plots.utilization(self.utilization), folder / "utilization.png")
+        (folder / "identities.json").write_text(json.dumps(self.identities_json(), indent=2))
+        return ([TRACKS_FILE] if tracks else []) + ["thumbnails", *CONTRACT_FILES]
 
     @classmethod
     def load(cls, out_dir: str | os.PathLike[str]) -> Analysis:
