@@ -61,7 +61,7 @@ class Meter:
         rate, eta = self.rate(done), self.eta_s(done)
         parts = [f"{label}: {done}/{self.total} {unit}s ({100 * done / max(self.total, 1):.0f} %)"]
         parts += [note] if note else []
-        if rate:
+        if rate and self.total > 1:  # the rate of a single step says nothing
             per, scale = next((p, s) for p, s in (("s", 1), ("min", 60), ("h", 3600)) if rate * s >= 1 or p == "h")
             parts.append(f"{rate * scale:.1f} {unit}s/{per}")
         parts += [f"ETA {tqdm.format_interval(eta)}"] if eta is not None and done < self.total else []
