@@ -15,7 +15,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("command", ["analyze", "recluster", "report"])
+@pytest.mark.parametrize(
+    "command", [pytest.param("analyze", marks=pytest.mark.slow), "recluster", pytest.param("report", marks=pytest.mark.slow)]
+)
 def test_a_second_writer_is_refused_in_one_line_and_writes_nothing(
     command: str, sample: Path, sample_analysis, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
