@@ -91,7 +91,7 @@ def _with_faces(progress: ProgressHook | None) -> Callable[[str, int, int, int],
         return lambda stage, done, total, faces: None
     try:
         inspect.signature(progress).bind("", 0, 0, 0)
-    except TypeError:
+    except (TypeError, ValueError):  # takes three, or has no signature to read: the hook of three arguments
         return lambda stage, done, total, faces: progress(stage, done, total)  # type: ignore[call-arg]
     return progress  # type: ignore[return-value]
 
