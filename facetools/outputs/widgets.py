@@ -58,10 +58,10 @@ def appearance_choices(analysis: Analysis) -> list[tuple[str, tuple[int, int]]]:
 
 
 class Explorer:
-    """A frame slider with labelled boxes, a jump to any appearance of anyone in time order, an identity gallery, rename/merge,
-    jumps to an identity's next appearance,
-    hand assignment of unidentified tracks, splitting a track out of an identity, a review of the
-    "same person?" suggestions (yes / no / skip), and a threshold slider that re-identifies live from the stored tracks.
+    """A frame slider with labelled boxes, a list of every appearance in time order to jump to, an identity gallery,
+    rename/merge, a jump to an identity's next appearance, hand assignment of unidentified tracks, splitting a track out of an
+    identity, a review of the "same person?" suggestions (yes / no / skip), and a threshold slider that re-identifies live from
+    the stored tracks.
 
     Example:
         >>> Explorer("reports/sample").widget  # displayed in JupyterLab
