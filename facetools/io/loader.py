@@ -100,7 +100,10 @@ class FrameLoader(QueuedLoader):
             thumbs = "scale={}:{}:flags=area,format=gray".format(*THUMB_SIZE)
             tiles = f"tile={columns}x{rows},pad={width}:{rows * THUMB_SIZE[1]},format=rgb24"
             rgb = ",".join([*pick, *resize, "format=rgb24"])
-            graph = ["-filter_complex", f"[0:V:0]showinfo=checksum=0,split[all][each];[all]{rgb}[rgb];"
+            # the decoder's own format through split: else ffmpeg may convert before it, and the thumbnails then differ by a
+            # few levels between a pass from the start and one after a seek (a resumed run's cuts did not match)
+            native = f"format={self.info.pixel_format}," if self.info.pixel_format != "unknown" else ""
+            graph = ["-filter_complex", f"[0:V:0]showinfo=checksum=0,{native}split[all][each];[all]{rgb}[rgb];"
                      f"[each]{thumbs},{tiles}[thumbs];[rgb][thumbs]vstack[out]", "-map", "[out]"]  # fmt: skip
         return [
             ffmpeg.binary("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",

@@ -137,9 +137,10 @@ def report(
     into ``out/<stem>/`` and write ``out/index.html``.
 
     Extraction results arrive in place atomically (see :func:`facetools.run.executors.run_videos`); a
-    failing video is recorded and the batch goes on; videos whose report is complete are skipped
-    unless ``force``. The notebook then only identifies (seconds) on this machine. With ``people`` and two or
-    more complete runs, ``out/people/people.html`` clusters their identities into people (linked from the index).
+    failing video is recorded and the batch goes on; unless ``force``, videos whose report is complete are skipped and
+    videos already extracted are not extracted again (a batch run again after a kill resumes each stage). The
+    notebook then only identifies (seconds) on this machine. With ``people`` and two or more complete runs,
+    ``out/people/people.html`` clusters their identities into people (linked from the index).
     Another process writing ``out`` makes it raise :class:`facetools.errors.RunDirectoryBusyError` before any work.
     """
     from facetools.run.batch import extract_work
@@ -150,13 +151,13 @@ def report(
     params = parameters or {}
     with folder_lock(root):
         work = extract_work(params, root if executor == "local" else None)
-        outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_report_complete,
+        outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_extracted,
                               executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
                               force=force, progress=progress)  # fmt: skip
         results = []
         for o in outcomes:
             path = Path(o.video)
-            if o.status == "skipped":
+            if o.status == "skipped" and _report_complete(o.folder):
                 results.append(ReportResult(str(path), o.folder, "skipped", 0.0))
                 continue
             started = time.perf_counter()
@@ -177,6 +178,11 @@ def report(
             reports_people_page(root, [r.folder for r in results if r.status in ("ok", "skipped")])
         write_index(root)
         return results
+
+
+def _extracted(folder: Path) -> bool:
+    """The video's tracks are stored: a batch run again only renders its report (a kill between the stages loses neither)."""
+    return (folder / TRACKS_FILE).is_file()
 
 
 def _report_complete(folder: Path) -> bool:
