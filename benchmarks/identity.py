@@ -44,6 +44,7 @@ from facetools.extract.embed import load_embedder
 from facetools.extract.faces import cut_patch
 from facetools.extract.mtcnn_detector import MtcnnDetector
 from facetools.geometry import cosine_distances
+from facetools.identify import Identification
 from facetools.identify.identities import Identity
 from facetools.intervals import merge_intervals
 from facetools.io.loader import FrameLoader
@@ -240,7 +241,7 @@ def mixed_identities(analysis: facetools.Analysis, truth: dict) -> list[str]:
     return lines
 
 
-def review_by_truth(analysis: facetools.Analysis, truth: dict, folder: Path, limit: int = 50) -> dict[str, float]:
+def review_by_truth(analysis: Identification, truth: dict, folder: Path, limit: int = 50) -> dict[str, float]:
     """Answer the run's "same person?" suggestions as a user who knows the truth would, until none is left.
 
     Each suggestion is answered yes where both identities' faces are mostly of one person (``answer_suggestion``: a
@@ -249,6 +250,7 @@ def review_by_truth(analysis: facetools.Analysis, truth: dict, folder: Path, lim
     """
     from facetools.outputs.explore import answer_suggestion
 
+    analysis = facetools.Analysis.of(analysis)
     analysis.save(folder)
     asked = wrong = 0
     while analysis.suggestions and asked < limit:
