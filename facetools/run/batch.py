@@ -7,11 +7,17 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facetools.config import Config
 from facetools.errors import FacetoolsError
 from facetools.extract.checkpoint import CHECKPOINT_FILE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from facetools.extract.extractor import ProgressHook
+
 from facetools.run.executors import Progress, Work, one_line, run_videos
 from facetools.trackset.store import save_tracks
 
@@ -29,16 +35,19 @@ class BatchItem:
         return not self.error
 
 
-def extract_into(video: str, out_dir: Path, config: Config, checkpoints: Path | None = None) -> None:
+def extract_into(
+    video: str, out_dir: Path, config: Config, checkpoints: Path | None = None, progress: Callable[[], ProgressHook] | None = None
+) -> None:
     """Executor work: extract ``video`` and store its tracks (and the extraction's ``run.json``) in ``out_dir``.
 
-    With ``checkpoints`` (a folder that outlives ``out_dir``), extraction checkpoints there and a batch run again after an
-    interruption resumes the video where it stopped (:func:`checkpoint_of`); the checkpoint goes once the tracks are stored.
+    ``progress`` makes a fresh progress hook for the video (frames processed, faces, time left). With ``checkpoints``
+    (a folder that outlives ``out_dir``), extraction checkpoints there and a batch run again after an interruption
+    resumes the video where it stopped (:func:`checkpoint_of`); the checkpoint goes once the tracks are stored.
     """
     from facetools.extract.extractor import extract
 
     checkpoint = checkpoint_of(checkpoints, video) if checkpoints else None
-    tracks = extract(video, config, checkpoint=checkpoint)
+    tracks = extract(video, config, checkpoint=checkpoint, progress=progress() if progress else None)
     save_tracks(tracks, out_dir)
     (out_dir / "run.json").write_text(json.dumps(asdict(tracks.run), indent=2, default=str))
     if checkpoint:
@@ -50,10 +59,12 @@ def checkpoint_of(folder: Path, video: str) -> Path:
     return folder / f".{Path(video).stem}{CHECKPOINT_FILE}"
 
 
-def extract_work(options: dict[str, Any], checkpoints: Path | None = None) -> Work:
+def extract_work(options: dict[str, Any], checkpoints: Path | None = None, progress: Callable[[], ProgressHook] | None = None) -> Work:
     """The picklable executor work for these options (those that are ``Config`` fields; empty values keep defaults);
-    ``checkpoints``: a folder for resumable checkpoints (local runs; a Ray task's node-local files would not outlive it)."""
-    return functools.partial(extract_into, config=Config.from_dict(options, skip_empty=True), checkpoints=checkpoints)
+    ``checkpoints``: a folder for resumable checkpoints (local runs; a Ray task's node-local files would not outlive it);
+    ``progress``: a picklable maker of each video's progress hook (local runs: a Ray task's bars would print on its node)."""
+    config = Config.from_dict(options, skip_empty=True)
+    return functools.partial(extract_into, config=config, checkpoints=checkpoints, progress=progress)
 
 
 def analyze_batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -19,7 +20,7 @@ from facetools.io.lock import folder_lock
 from facetools.outputs.analysis import Analysis
 from facetools.outputs.pages import PEOPLE_PAGE, STATUS_FILE, read_status, runs_table, write_index
 from facetools.paths import PACKAGE_DIR, project_root, reports_dir, resolve
-from facetools.run.progress import TqdmProgress, log_progress
+from facetools.run.progress import TqdmProgress, console_bars, log_progress
 from facetools.run.recluster import identify_stored
 from facetools.trackset.store import TRACKS_FILE, load_tracks
 
@@ -150,7 +151,8 @@ def report(
     root.mkdir(parents=True, exist_ok=True)
     params = parameters or {}
     with folder_lock(root):
-        work = extract_work(params, root if executor == "local" else None)
+        local = executor == "local"  # each video's frames, faces and time left, as analyze shows them
+        work = extract_work(params, root if local else None, functools.partial(TqdmProgress, disable=not console_bars()) if local else None)
         outcomes = run_videos([str(resolve(v)) for v in videos], root, work, is_complete=_extracted,
                               executor=executor, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
                               force=force, progress=progress)  # fmt: skip

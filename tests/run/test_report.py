@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ def test_report_runs_the_notebook_and_records_failures(sample: Path, tmp_path: P
     cmd += ["-p", "embedder", "sface", "--device", "cpu", "--parameters-file", str(tmp_path / "params.yaml")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
+    assert re.search(r"analyze: 500/500 frames \(100 %\), \d+ faces", proc.stderr), "each video's frames and faces in the batch's log"
     folder = out / "sample"
     for name in ("analysis.ipynb", "report.html", "faces.csv", "identities.json", "run.json", "timeline.png", "utilization.png"):
         assert (folder / name).is_file(), name
